@@ -1,0 +1,1 @@
+"""arvo_ray.broker"""

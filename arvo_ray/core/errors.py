@@ -1,0 +1,161 @@
+"""The Arvo error tree: violations are raised, everything else becomes a ``sys.*.error`` event.
+
+::
+
+    Exception
+    └── ViolationError                 name "ViolationError<type>"; retry / dead-letter material
+        ├── ContractViolation          "Contract": data or dataschema does not fit the contract
+        ├── ConfigViolation            "Config": wiring problem (wrong handler, unknown version, bad machine)
+        ├── ExecutionViolation         "Execution": the developer asked for it to bubble up
+        └── TransactionViolation       "OrchestratorTransaction": lock / read / write of machine memory failed
+
+A handler never swallows a violation and never turns it into an event: violations say "this
+event cannot be processed here as things stand", which is for the infrastructure (retry, dead
+letter queue) to act on. Any other exception raised by user code is a business outcome and is
+returned as a ``sys.<type>.error`` event instead.
+
+The message text keeps the original's ``ViolationError<Type> <message>`` prefix so logs and
+events read the same in Python and TypeScript services. Every violation pickles (Ray ships
+them between processes) and keeps its structured details in :attr:`ViolationError.metadata`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "ConfigViolation",
+    "ContractViolation",
+    "ExecutionViolation",
+    "TransactionViolation",
+    "TransactionViolationCause",
+    "ViolationError",
+    "is_transaction_violation_error",
+    "is_violation_error",
+]
+
+
+def _restore(cls: type[ViolationError], state: dict[str, Any]) -> ViolationError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state["message"])
+    error.__dict__.update(state)
+    return error
+
+
+class ViolationError(Exception):
+    """An error that must be raised to the caller rather than emitted as an event.
+
+    Attributes:
+        type: The violation kind, e.g. ``"Contract"``; it appears in :attr:`name`.
+        message: The full message, prefixed with ``ViolationError<type>``.
+        metadata: Structured details (offending event id, field, version...), or ``None``.
+
+    Example:
+        >>> err = ViolationError("RATE_LIMIT", "slow down", metadata={"retry_after": 10})
+        >>> err.name, str(err)
+        ('ViolationError<RATE_LIMIT>', 'ViolationError<RATE_LIMIT> slow down')
+    """
+
+    is_arvo_violation_error: bool = True
+
+    def __init__(self, type: str, message: str, *, metadata: dict[str, Any] | None = None) -> None:
+        self.type = type
+        self.message = f"ViolationError<{type}> {message}"
+        self.metadata = metadata
+        super().__init__(self.message)
+
+    @property
+    def name(self) -> str:
+        return f"ViolationError<{self.type}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), dict(self.__dict__)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ContractViolation(ViolationError):
+    """The event's data or dataschema does not match the contract (input or output)."""
+
+    def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__("Contract", message, metadata=metadata)
+
+
+class ConfigViolation(ViolationError):
+    """The event reached a handler that is not configured for it, or a definition is invalid."""
+
+    def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__("Config", message, metadata=metadata)
+
+
+class ExecutionViolation(ViolationError):
+    """Raised on purpose by user code (or for a malformed subject) to bypass ``sys.*.error`` events."""
+
+    def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
+        super().__init__("Execution", message, metadata=metadata)
+
+
+class TransactionViolationCause(StrEnum):
+    """Why a machine-memory transaction failed; the value appears in the message as ``[CAUSE]``."""
+
+    READ_FAILURE = "READ_MACHINE_MEMORY_FAILURE"
+    LOCK_FAILURE = "LOCK_MACHINE_MEMORY_FAILURE"
+    WRITE_FAILURE = "WRITE_MACHINE_MEMORY_FAILURE"
+    LOCK_UNACQUIRED = "LOCK_UNACQUIRED"
+    INVALID_SUBJECT = "INVALID_SUBJECT"
+
+
+class TransactionViolation(ViolationError):
+    """Locking, reading or writing the workflow's machine memory failed; retrying is safe.
+
+    Attributes:
+        cause: A :class:`TransactionViolationCause` value.
+    """
+
+    def __init__(
+        self,
+        cause: TransactionViolationCause | str,
+        message: str,
+        *,
+        initiating_event: Any = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.cause = TransactionViolationCause(cause)
+        meta = dict(metadata or {})
+        if initiating_event is not None:
+            meta["initiating_event"] = initiating_event
+        super().__init__(
+            "OrchestratorTransaction", f"[{self.cause.value}] {message}", metadata=meta or None
+        )
+
+    @property
+    def initiating_event(self) -> Any:
+        return (self.metadata or {}).get("initiating_event")
+
+
+def is_violation_error(error: object) -> bool:
+    """Duck-typed check, true for any exception that carries the Arvo violation markers.
+
+    Like the original it does not rely on the class alone, so a violation rebuilt from another
+    runtime (a different class with the same fields) is still recognised.
+    """
+    if not isinstance(error, BaseException):
+        return False
+    if getattr(error, "is_arvo_violation_error", None) is not True:
+        return False
+    for field in ("type", "name", "message"):
+        value = getattr(error, field, None)
+        if not isinstance(value, str) or not value:
+            return False
+    return True
+
+
+def is_transaction_violation_error(
+    error: object, cause: TransactionViolationCause | str | None = None
+) -> bool:
+    """True for a :class:`TransactionViolation`, optionally with the given ``cause``."""
+    if not is_violation_error(error) or getattr(error, "type", None) != "OrchestratorTransaction":
+        return False
+    return cause is None or getattr(error, "cause", None) == TransactionViolationCause(cause)
