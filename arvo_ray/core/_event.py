@@ -1,0 +1,532 @@
+"""``ArvoEvent``: a CloudEvents 1.0 event with Arvo's routing, accounting and tracing extensions.
+
+The event is an immutable pydantic model. Its JSON (``to_dict``/``to_json``) has exactly the
+keys, key order and value types of the TypeScript original's ``toJSON()``, so Python and
+TypeScript Arvo services can exchange events through any broker. ``ArvoEvent(...)`` validates
+fields as given (it is how events are rebuilt from JSON); :func:`create_arvo_event` is the
+friendly constructor that applies the original's defaults (``to`` = ``type``, URI-encoding,
+ids, time stamps, trace headers).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import zlib
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from arvo_ray.core import telemetry
+from arvo_ray.core._primitives import (
+    ARVO_DATA_CONTENT_TYPE,
+    DOMAIN_PATTERN,
+    EVENT_TYPE_PATTERN,
+    create_timestamp,
+    is_valid_timestamp,
+    json_copy,
+    new_uuid4,
+)
+from arvo_ray.core._uri import encode_uri, validate_uri
+
+__all__ = [
+    "ArvoEvent",
+    "ArvoEventId",
+    "create_arvo_event",
+    "create_arvo_event_id",
+    "parse_arvo_event_id",
+]
+
+_logger = logging.getLogger("arvo_ray")
+
+ExtensionValue = StrictStr | StrictBool | StrictInt | StrictFloat | None
+
+CORE_FIELDS = (
+    "id",
+    "source",
+    "specversion",
+    "type",
+    "subject",
+    "datacontenttype",
+    "dataschema",
+    "data",
+    "time",
+)
+ARVO_EXTENSION_FIELDS = (
+    "to",
+    "accesscontrol",
+    "redirectto",
+    "executionunits",
+    "traceparent",
+    "tracestate",
+    "parentid",
+    "domain",
+)
+RESERVED_NAMES = frozenset((*CORE_FIELDS, *ARVO_EXTENSION_FIELDS, "extensions"))
+_EXTENSION_KEY = re.compile(r"[a-z0-9]+")
+
+
+class ArvoEventId(TypedDict):
+    """How an event id is chosen: ``DEVELOPER_MANAGED`` keeps ``value``; ``ARVO_MANAGED`` wraps it."""
+
+    deduplication: Literal["DEVELOPER_MANAGED", "ARVO_MANAGED"]
+    value: str
+
+
+def create_arvo_event_id(id: ArvoEventId | Mapping[str, str] | str | None = None) -> str:
+    """Make an event id.
+
+    * ``None`` or a blank value: a fresh uuid4.
+    * a plain string, or ``{"deduplication": "DEVELOPER_MANAGED", "value": v}``: ``v.strip()``
+      (the original ignores plain strings; accepting them is the Python convenience).
+    * ``{"deduplication": "ARVO_MANAGED", "value": v}``: base64(zlib(JSON ``{"uuid", "value"}``)),
+      unique per call yet carrying ``v`` for de-duplication (see :func:`parse_arvo_event_id`).
+    """
+    if id is None:
+        return new_uuid4()
+    if isinstance(id, str):
+        return id.strip() or new_uuid4()
+    value = str(id.get("value", "")).strip()
+    if not value:
+        return new_uuid4()
+    mode = id.get("deduplication")
+    if mode == "DEVELOPER_MANAGED":
+        return value
+    if mode == "ARVO_MANAGED":
+        payload = json.dumps(
+            {"uuid": new_uuid4(), "value": value}, separators=(",", ":"), ensure_ascii=False
+        )
+        return base64.b64encode(zlib.compress(payload.encode("utf-8"))).decode("ascii")
+    raise ValueError(
+        f"Unknown id deduplication {mode!r}; use 'DEVELOPER_MANAGED' or 'ARVO_MANAGED'"
+    )
+
+
+def parse_arvo_event_id(id: str) -> tuple[dict[str, str], None] | tuple[str, str]:
+    """Decode an ``ARVO_MANAGED`` id: ``({"uuid", "value"}, None)``, or ``(id, reason)``; never raises."""
+    try:
+        content = json.loads(zlib.decompress(base64.b64decode(id, validate=False)).decode("utf-8"))
+    except Exception as exc:
+        return id, f"Not an Arvo-managed id: {exc}"
+    if (
+        not isinstance(content, dict)
+        or not isinstance(content.get("uuid"), str)
+        or not isinstance(content.get("value"), str)
+    ):
+        return id, "Not an Arvo-managed id: unexpected content"
+    return {"uuid": content["uuid"], "value": content["value"]}, None
+
+
+def _error(field: str, code: str, message: str, value: Any, **ctx: Any) -> InitErrorDetails:
+    return {
+        "type": PydanticCustomError(code, message, ctx or None),
+        "loc": (field,),
+        "input": value,
+    }
+
+
+_URI_FIELDS = (
+    ("source", "The source must be a properly encoded URI"),
+    ("subject", "The subject must be a properly encoded URI"),
+    ("dataschema", "The dataschema must be a properly encoded URI"),
+    ("to", "The 'to' must be a properly encoded URI"),
+    ("redirectto", "The 'redirectto' must be a properly encoded URI"),
+)
+_NON_EMPTY = {
+    "id": "ID must be a non-empty string",
+    "source": "Source must be a non-empty reference of the producer of the event",
+    "subject": "Subject must be a non-empty string",
+    "dataschema": "Must be a non empty string, if defined",
+    "to": "Must be a non empty string, if defined",
+    "redirectto": "Must be a non empty string, if defined",
+    "accesscontrol": "Must be a non empty string, if defined",
+    "parentid": "Must be a non empty string, if defined",
+    "traceparent": "Must be a non empty string, if defined",
+    "tracestate": "Must be a non empty string, if defined",
+}
+
+
+def _semantic_errors(event: ArvoEvent) -> list[InitErrorDetails]:
+    """Every rule of the original's zod schemas that pydantic's type checks do not cover."""
+    values = event.__dict__
+    errors: list[InitErrorDetails] = []
+    for field, message in _NON_EMPTY.items():
+        if values[field] == "":
+            errors.append(_error(field, "string_too_short", message, ""))
+    for field, message in _URI_FIELDS:
+        value = values[field]
+        if value and not validate_uri(value):
+            errors.append(_error(field, "invalid_uri", message, value))
+    if event.specversion != "1.0":
+        errors.append(
+            _error(
+                "specversion",
+                "invalid_literal",
+                "Spec version must be '1.0' for this version of the specification",
+                event.specversion,
+            )
+        )
+    if EVENT_TYPE_PATTERN.fullmatch(event.type) is None:
+        errors.append(
+            _error(
+                "type",
+                "invalid_string",
+                "Type should be prefixed with a reverse-DNS name",
+                event.type,
+            )
+        )
+    content_type = event.datacontenttype
+    if (
+        "application/cloudevents+json" not in content_type
+        and "application/json" not in content_type
+    ):
+        errors.append(
+            _error(
+                "datacontenttype",
+                "invalid_string",
+                "The content type must be a valid JSON e.g. it must contain\n"
+                "'application/cloudevents+json' or 'application/json'.\n"
+                f"Arvo recommends using '{ARVO_DATA_CONTENT_TYPE}'",
+                content_type,
+            )
+        )
+    if not is_valid_timestamp(event.time):
+        errors.append(_error("time", "invalid_datetime", "Invalid datetime", event.time))
+    try:
+        values["data"] = json_copy(event.data)
+    except (TypeError, ValueError) as exc:
+        errors.append(
+            _error(
+                "data",
+                "json_serializable",
+                "The Arvo data object must be a JSON serializable object: {reason}",
+                event.data,
+                reason=str(exc),
+            )
+        )
+    units = event.executionunits
+    if units is not None and (isinstance(units, bool) or units != units):
+        errors.append(
+            _error(
+                "executionunits",
+                "number_type",
+                "Expected a number, received {value}",
+                units,
+                value=repr(units),
+            )
+        )
+    domain = event.domain
+    if domain is not None:
+        if not domain:
+            errors.append(
+                _error("domain", "string_too_short", "Domain must be non-empty string", domain)
+            )
+        if DOMAIN_PATTERN.fullmatch(domain) is None:
+            errors.append(
+                _error(
+                    "domain",
+                    "invalid_string",
+                    "Domain must contain only lowercase letters, numbers, and dots",
+                    domain,
+                )
+            )
+    for key, item in event.extensions.items():
+        if _EXTENSION_KEY.fullmatch(key) is None:
+            errors.append(
+                _error(
+                    "extensions",
+                    "invalid_extension",
+                    "In compliance with CloudEvent specs, the extension keys must contain only\n"
+                    "lowercase letters and numbers, with no spaces or other characters",
+                    key,
+                )
+            )
+        elif key in RESERVED_NAMES:
+            errors.append(
+                _error(
+                    "extensions",
+                    "reserved_extension",
+                    "The extension key '{key}' is reserved for an ArvoEvent field; "
+                    "pass it as that field instead",
+                    key,
+                    key=key,
+                )
+            )
+        if isinstance(item, float) and item != item:
+            errors.append(
+                _error("extensions", "number_type", "Extension '{key}' is NaN", item, key=key)
+            )
+    return errors
+
+
+class ArvoEvent(BaseModel):
+    """An immutable CloudEvent with Arvo extensions.
+
+    Build events with :func:`create_arvo_event` or a contract's event factory; use the
+    constructor (or :meth:`from_json`) to rebuild an event exactly as serialised.
+
+    Attributes:
+        to: Who should handle the event (a handler's ``source``); defaults to ``type``.
+        redirectto: Where the eventual answer should go instead of back to ``source``.
+        parentid: Id of the event this one answers (causality, not routing).
+        domain: ``None`` for the local bus, else the name of another, external bus.
+        executionunits: A cost figure stamped by the producing handler.
+        extensions: Custom CloudEvent extension attributes (lowercase alphanumeric keys).
+
+    Example:
+        >>> event = create_arvo_event(source="com.test.producer", type="com.test.event",
+        ...                           subject="my-subject", data={"message": "hi"})
+        >>> event.to
+        'com.test.event'
+        >>> ArvoEvent.from_json(event.to_json()) == event
+        True
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    id: str = Field(default_factory=lambda: new_uuid4())
+    source: str
+    specversion: str = "1.0"
+    type: str
+    subject: str
+    datacontenttype: str = ARVO_DATA_CONTENT_TYPE
+    dataschema: str | None = None
+    data: dict[str, Any]
+    time: str = Field(default_factory=create_timestamp)
+    to: str | None = None
+    accesscontrol: str | None = None
+    redirectto: str | None = None
+    executionunits: StrictInt | StrictFloat | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
+    parentid: str | None = None
+    domain: str | None = None
+    extensions: dict[str, ExtensionValue] = Field(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(cls, values: Any, handler: ModelWrapValidatorHandler[ArvoEvent]) -> ArvoEvent:
+        # One Python call per event (rather than one per field) keeps construction cheap; the
+        # checks still report every broken field with its location, like field validators.
+        if isinstance(values, dict) and "to" not in values and "type" in values:
+            # `to` defaults to the type when absent; an explicit None is kept so that the
+            # "must have a 'to'" rule can reject it for Arvo content.
+            values = {**values, "to": values["type"]}
+        event = handler(values)
+        if isinstance(values, ArvoEvent):
+            return event
+        errors = _semantic_errors(event)
+        if errors:
+            raise ValidationError.from_exception_data("ArvoEvent", errors)
+        if event.datacontenttype == ARVO_DATA_CONTENT_TYPE and not event.to:
+            raise ValueError("The ArvoEvent must have a non-empty 'to' field")
+        return event
+
+    # -- serialisation ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CloudEvents JSON object, keys in the original's order (custom extensions before Arvo's)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "source": self.source,
+            "specversion": self.specversion,
+            "type": self.type,
+            "subject": self.subject,
+            "datacontenttype": self.datacontenttype,
+            "dataschema": self.dataschema,
+            "data": self.data,
+            "time": self.time,
+        }
+        if self.extensions:
+            out.update(self.extensions)
+        out["to"] = self.to
+        out["accesscontrol"] = self.accesscontrol
+        out["redirectto"] = self.redirectto
+        out["executionunits"] = self.executionunits
+        out["traceparent"] = self.traceparent
+        out["tracestate"] = self.tracestate
+        out["parentid"] = self.parentid
+        out["domain"] = self.domain
+        return out
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Compact (or indented) JSON text, as JavaScript's ``JSON.stringify`` writes it."""
+        return json.dumps(
+            self.to_dict(),
+            ensure_ascii=False,
+            indent=indent,
+            separators=None if indent else (",", ":"),
+        )
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> ArvoEvent:
+        """Rebuild an event from its JSON object; unknown top-level keys become custom extensions.
+
+        Raises:
+            pydantic.ValidationError: a field breaks the ArvoEvent rules (path and reason given).
+        """
+        if not isinstance(value, Mapping):
+            raise TypeError(f"An ArvoEvent is a JSON object, got {type(value).__name__}")
+        fields: dict[str, Any] = {}
+        extensions: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in _KNOWN_FIELDS:
+                fields[key] = item
+            else:
+                extensions[key] = item
+        if "to" not in fields:
+            fields["to"] = None
+        if extensions:
+            fields["extensions"] = extensions
+        return cls(**fields)
+
+    @classmethod
+    def from_json(cls, text: str | bytes | Mapping[str, Any]) -> ArvoEvent:
+        """Parse CloudEvents JSON text (or an already-parsed object) back into an event."""
+        if isinstance(text, Mapping):
+            return cls.from_dict(text)
+        return cls.from_dict(json.loads(text))
+
+    # -- views -----------------------------------------------------------------------------
+
+    @property
+    def cloudevent(self) -> dict[str, dict[str, Any]]:
+        """The event split into CloudEvents ``default`` attributes and ``extensions``."""
+        full = self.to_dict()
+        return {
+            "default": {key: full[key] for key in CORE_FIELDS},
+            "extensions": {key: full[key] for key in full if key not in CORE_FIELDS},
+        }
+
+    @property
+    def otel_attributes(self) -> dict[str, Any]:
+        """Span attributes describing the event; ``"N/A"`` stands in for missing values."""
+        na = telemetry.OTEL_NULL
+        return {
+            "cloudevents.event_id": self.id or na,
+            "cloudevents.event_source": self.source or na,
+            "cloudevents.event_spec_version": self.specversion or na,
+            "cloudevents.event_subject": self.subject or na,
+            "cloudevents.event_type": self.type or na,
+            "cloudevents.event_time": self.time or na,
+            "cloudevents.event_datacontenttype": self.datacontenttype or na,
+            "cloudevents.event_dataschema": self.dataschema or na,
+            "cloudevents.arvo.event_redirectto": na if self.redirectto is None else self.redirectto,
+            "cloudevents.arvo.event_to": na if self.to is None else self.to,
+            "cloudevents.arvo.event_executionunits": (
+                na if self.executionunits is None else self.executionunits
+            ),
+            "cloudevents.arvo.event_parentid": na if self.parentid is None else self.parentid,
+            "cloudevents.arvo.event_domain": na if self.domain is None else self.domain,
+        }
+
+    def __str__(self) -> str:
+        return self.to_json()
+
+    def __repr__(self) -> str:
+        return (
+            f"ArvoEvent(type={self.type!r}, source={self.source!r}, to={self.to!r}, "
+            f"id={self.id!r}, subject={_short(self.subject)!r})"
+        )
+
+
+_KNOWN_FIELDS = frozenset((*CORE_FIELDS, *ARVO_EXTENSION_FIELDS))
+
+
+def _short(text: str, keep: int = 24) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}…"
+
+
+def create_arvo_event(
+    *,
+    source: str,
+    type: str,
+    subject: str,
+    data: Mapping[str, Any],
+    id: ArvoEventId | Mapping[str, str] | str | None = None,
+    time: str | None = None,
+    specversion: str = "1.0",
+    datacontenttype: str | None = None,
+    dataschema: str | None = None,
+    to: str | None = None,
+    accesscontrol: str | None = None,
+    redirectto: str | None = None,
+    executionunits: int | float | None = None,
+    traceparent: str | None = None,
+    tracestate: str | None = None,
+    parentid: str | None = None,
+    domain: str | None = None,
+    extensions: Mapping[str, ExtensionValue] | None = None,
+    disable_telemetry: bool = False,
+) -> ArvoEvent:
+    """Create an event with the original's defaults.
+
+    ``source``, ``subject``, ``to``, ``redirectto``, ``dataschema`` and ``parentid`` are passed
+    through JavaScript's ``encodeURI`` (as the original does, so ``a%20b`` becomes ``a%2520b``);
+    ``to`` defaults to ``type``; empty ``to``/``redirectto``/``dataschema``/``parentid`` mean
+    absent. Unless ``disable_telemetry`` is set, a ``createArvoEvent<type>`` span is opened and
+    the event's trace headers default to it.
+
+    Raises:
+        pydantic.ValidationError: a field breaks the ArvoEvent rules.
+    """
+    content_type = datacontenttype or ARVO_DATA_CONTENT_TYPE
+    if content_type != ARVO_DATA_CONTENT_TYPE:
+        telemetry.log_to_span(
+            "WARNING",
+            f"Warning! The provided datacontenttype(={content_type})\n"
+            f"is not ArvoEvent compatible (={ARVO_DATA_CONTENT_TYPE}). There may\n"
+            "be some limited functionality.",
+        )
+    fields: dict[str, Any] = {
+        "id": create_arvo_event_id(id),
+        "source": encode_uri(source),
+        "specversion": specversion,
+        "type": type,
+        "subject": encode_uri(subject),
+        "datacontenttype": content_type,
+        "dataschema": encode_uri(dataschema) if dataschema else None,
+        "data": data,
+        "time": time or create_timestamp(),
+        "to": encode_uri(to) if to else encode_uri(type),
+        "accesscontrol": accesscontrol,
+        "redirectto": encode_uri(redirectto) if redirectto else None,
+        "executionunits": executionunits,
+        "traceparent": traceparent,
+        "tracestate": tracestate,
+        "parentid": encode_uri(parentid) if parentid else None,
+        "domain": domain,
+    }
+    if extensions:
+        fields["extensions"] = extensions
+    if disable_telemetry or not telemetry.is_enabled():
+        return ArvoEvent(**fields)
+    with telemetry.get_tracer().start_as_current_span(
+        f"createArvoEvent<{type}>",
+        attributes={telemetry.ATTR_ARVO_SPAN_KIND: telemetry.ArvoExecutionSpanKind.INTERNAL},
+    ) as span:
+        if traceparent is None or tracestate is None:
+            headers = telemetry.otel_headers_from_span(span)
+            if traceparent is None:
+                fields["traceparent"] = headers["traceparent"]
+            if tracestate is None:
+                fields["tracestate"] = headers["tracestate"]
+        event = ArvoEvent(**fields)
+        if span.is_recording():
+            span.set_attributes(event.otel_attributes)
+        return event
