@@ -10,6 +10,7 @@ and the headers are ``None``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -66,7 +67,10 @@ class OpenInferenceSpanKind:
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _NOOP_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
+_PROVIDER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 _logger = logging.getLogger("arvo_ray")
+# A library never prints on its own: applications opt in by configuring logging.
+_logger.addHandler(logging.NullHandler())
 
 
 def is_enabled() -> bool:
@@ -75,7 +79,14 @@ def is_enabled() -> bool:
     Without one, spans are no-ops and events carry no trace headers (as in the original), so
     Arvo skips span bookkeeping entirely: it is measurable on a hot path.
     """
-    return not isinstance(trace.get_tracer_provider(), _NOOP_PROVIDERS)
+    # Reading the module global first avoids an environment lookup per call on the hot path;
+    # only a provider named in the environment needs the full (lazy-loading) lookup.
+    provider = getattr(trace, "_TRACER_PROVIDER", None)
+    if provider is None:
+        if not _PROVIDER_FROM_ENV:
+            return False
+        provider = trace.get_tracer_provider()
+    return not isinstance(provider, _NOOP_PROVIDERS)
 
 
 def get_tracer() -> trace.Tracer:

@@ -1,1 +1,25 @@
-"""arvo_ray.handler"""
+"""Handlers: the ``IArvoEventHandler`` protocol, ``ArvoEventHandler`` and domain routing."""
+
+from arvo_ray.handler._domain import ArvoDomain, DomainSpec, resolve_event_domain
+from arvo_ray.handler._handler import (
+    ArvoEventHandler,
+    HandlerFunction,
+    HandlerInput,
+    create_arvo_event_handler,
+)
+from arvo_ray.handler._output import RawEvent
+from arvo_ray.handler._protocol import ExecutionResult, IArvoEventHandler, OtelInherit
+
+__all__ = [
+    "ArvoDomain",
+    "ArvoEventHandler",
+    "DomainSpec",
+    "ExecutionResult",
+    "HandlerFunction",
+    "HandlerInput",
+    "IArvoEventHandler",
+    "OtelInherit",
+    "RawEvent",
+    "create_arvo_event_handler",
+    "resolve_event_domain",
+]

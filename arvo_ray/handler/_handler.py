@@ -1,0 +1,349 @@
+"""``ArvoEventHandler``: a stateless, contract-bound handler with one function per version.
+
+A handler receives an event its contract accepts, runs the implementation of the event's
+contract version, and emits the contract's events. Everything about the response envelope
+(subject, ``to``, ``parentid``, ``dataschema``, domains, trace headers) is decided here, so
+implementations only return ``{"type", "data"}`` and stay pure functions of their input.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.trace import Span, SpanKind
+from pydantic import ValidationError
+
+from arvo_ray.core import (
+    ArvoContract,
+    ArvoEvent,
+    ArvoEventFactory,
+    ConfigViolation,
+    ContractViolation,
+    EventDataschema,
+    SchemaRecord,
+    VersionedArvoContract,
+    format_validation_error,
+    is_violation_error,
+)
+from arvo_ray.core.telemetry import (
+    ATTR_ARVO_SPAN_KIND,
+    ATTR_OPENINFERENCE_SPAN_KIND,
+    ArvoExecutionSpanKind,
+    OpenInferenceSpanKind,
+    log_to_span,
+)
+from arvo_ray.handler._domain import ArvoDomain, DomainSpec, resolve_domains
+from arvo_ray.handler._output import normalize_outputs, raw_extensions
+from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
+from arvo_ray.handler._system_error import create_system_error_events
+from arvo_ray.handler._telemetry import (
+    execution_span,
+    mark_failure,
+    record_emittables,
+    span_headers,
+)
+
+__all__ = [
+    "ArvoEventHandler",
+    "HandlerFunction",
+    "HandlerInput",
+    "create_arvo_event_handler",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerInput:
+    """What a handler implementation receives.
+
+    Attributes:
+        event: The event to handle (already validated against the contract version).
+        contract: The contract version the event was resolved to.
+        source: The handler's source (its contract type).
+        domain: ``{"self": <contract domain>, "event": <event domain>}``.
+        span: The handler's OpenTelemetry span, or ``None`` without an SDK.
+        span_headers: The trace headers emitted events will carry.
+    """
+
+    event: ArvoEvent
+    contract: VersionedArvoContract
+    source: str
+    domain: dict[str, str | None]
+    span: Span | None
+    span_headers: dict[str, str | None]
+
+
+HandlerFunction = Callable[[HandlerInput], Any | Awaitable[Any]]
+"""``fn(input) -> None | dict | list[dict]``, plain or ``async``; dicts describe events to emit."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    contract: VersionedArvoContract
+    factory: ArvoEventFactory
+    function: HandlerFunction
+    is_async: bool
+
+
+class ArvoEventHandler:
+    """Stateless handler of one contract, with an implementation per contract version.
+
+    ``execute`` order: type check → dataschema URI check → version resolution (the event's
+    dataschema version, else the latest) → input validation → the implementation → output
+    validation and event building (one event per output per distinct resolved domain).
+
+    Raises (from ``execute``):
+        ConfigViolation: the event type is not this handler's, or its version is unknown.
+        ContractViolation: the dataschema names another contract, or input/output data does
+            not fit the contract.
+        ViolationError: any violation the implementation raises, unchanged.
+
+    Any other exception from the implementation becomes ``sys.<type>.error`` events addressed
+    to the event's ``source``.
+    """
+
+    def __init__(
+        self,
+        *,
+        contract: ArvoContract,
+        executionunits: int | float,
+        handler: Mapping[str, HandlerFunction],
+        default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
+        span_name: Callable[[str, ArvoEvent], str] | None = None,
+        span_attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(contract, ArvoContract):
+            raise TypeError(f"contract must be an ArvoContract, got {type(contract).__name__}")
+        versions: dict[str, _Version] = {}
+        for version in contract.sorted_versions():
+            function = handler.get(version)
+            if function is None:
+                raise ValueError(
+                    f"Contract {contract.uri} requires handler implementation for version {version}"
+                )
+            if not callable(function):
+                raise TypeError(f"handler[{version!r}] must be callable, got {function!r}")
+            versioned = contract.version(version)
+            versions[version] = _Version(
+                contract=versioned,
+                factory=ArvoEventFactory(versioned),
+                function=function,
+                is_async=inspect.iscoroutinefunction(function),
+            )
+        self.contract = contract
+        self.executionunits = executionunits
+        self._versions = versions
+        self._latest = versions[contract.sorted_versions("DESC")[0]]
+        domains = dict(default_event_emission_domains or {})
+        self.default_event_emission_domains: dict[str, list[DomainSpec]] = {
+            "emits": list(domains.get("emits", [ArvoDomain.ORCHESTRATION_CONTEXT])),
+            "system_error": list(domains.get("system_error", [ArvoDomain.ORCHESTRATION_CONTEXT])),
+        }
+        self._span_name = span_name
+        self._span_attributes = {
+            ATTR_ARVO_SPAN_KIND: ArvoExecutionSpanKind.EVENT_HANDLER,
+            ATTR_OPENINFERENCE_SPAN_KIND: OpenInferenceSpanKind.CHAIN,
+            "arvo.handler.source": contract.type,
+            "arvo.contract.uri": contract.uri,
+            **(span_attributes or {}),
+        }
+
+    @property
+    def source(self) -> str:
+        return self.contract.type
+
+    @property
+    def domain(self) -> str | None:
+        return self.contract.domain
+
+    @property
+    def system_error_schema(self) -> SchemaRecord:
+        return self.contract.system_error
+
+    def __repr__(self) -> str:
+        return f"ArvoEventHandler(source={self.source!r}, versions={list(self._versions)!r})"
+
+    def _resolve_version(self, event: ArvoEvent) -> _Version:
+        if event.type != self.contract.type:
+            raise ConfigViolation(
+                f"Event type mismatch: Received '{event.type}', expected '{self.contract.type}'",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
+        parsed = EventDataschema.parse(event.dataschema)
+        if parsed is None:
+            log_to_span(
+                "WARNING",
+                f"Unable to resolve the contract version from dataschema={event.dataschema!r}; "
+                "using the latest version",
+            )
+            return self._latest
+        if parsed["uri"] != self.contract.uri:
+            raise ContractViolation(
+                f"Contract URI mismatch: Handler expects '{self.contract.uri}' but event "
+                f"dataschema specifies '{event.dataschema}'. Events must reference the same "
+                "contract URI as their handler.",
+                metadata={"event_id": event.id, "dataschema": event.dataschema},
+            )
+        version = self._versions.get(parsed["version"])
+        if version is None:
+            raise ConfigViolation(
+                f"Invalid contract version: {parsed['version']}. Available versions: "
+                f"{', '.join(self._versions)}",
+                metadata={"event_id": event.id, "version": parsed["version"]},
+            )
+        return version
+
+    async def execute(
+        self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
+    ) -> ExecutionResult:
+        """Handle one event; see the class docstring for what raises and what becomes events."""
+        name = (
+            self._span_name(self.contract.uri, event)
+            if self._span_name
+            else f"Handler<{self.contract.uri}>"
+        )
+        with execution_span(
+            name,
+            kind=SpanKind.CONSUMER,
+            attributes=self._span_attributes,
+            event=event,
+            otel_inherit=otel_inherit,
+        ) as span:
+            version = self._resolve_version(event)
+            try:
+                version.contract.accepts.schema.model_validate(event.data)
+            except ValidationError as exc:
+                raise ContractViolation(
+                    f"Input event payload validation failed: {format_validation_error(exc)}",
+                    metadata={
+                        "event_id": event.id,
+                        "errors": exc.errors(include_url=False, include_context=False),
+                    },
+                ) from exc
+            headers = span_headers(span)
+            try:
+                result = version.function(
+                    HandlerInput(
+                        event=event,
+                        contract=version.contract,
+                        source=self.source,
+                        domain={"self": self.contract.domain, "event": event.domain},
+                        span=span,
+                        span_headers=headers,
+                    )
+                )
+                if version.is_async or inspect.isawaitable(result):
+                    result = await result
+            except Exception as error:
+                if is_violation_error(error):
+                    raise
+                mark_failure(span, error)
+                events = create_system_error_events(
+                    error=error,
+                    event=event,
+                    contract=self._latest.contract,
+                    source=self.source,
+                    to=event.source,
+                    subject=event.subject,
+                    parentid=event.id,
+                    executionunits=self.executionunits,
+                    domains=self.default_event_emission_domains["system_error"],
+                    headers=headers,
+                )
+                record_emittables(span, events)
+                return ExecutionResult(events=events)
+            try:
+                events = self._build_events(event, version, result, headers)
+            except (ValidationError, ValueError, TypeError) as exc:
+                if is_violation_error(exc):
+                    raise
+                raise ContractViolation(str(exc), metadata={"event_id": event.id}) from exc
+            record_emittables(span, events)
+            return ExecutionResult(events=events)
+
+    def _build_events(
+        self,
+        event: ArvoEvent,
+        version: _Version,
+        result: Any,
+        headers: dict[str, str | None],
+    ) -> list[ArvoEvent]:
+        events: list[ArvoEvent] = []
+        for raw in normalize_outputs(
+            result, where=f"Handler {self.source} v{version.contract.version}"
+        ):
+            domains = resolve_domains(
+                raw.get("domain") or self.default_event_emission_domains["emits"],
+                self_contract=self.contract,
+                event_contract=self.contract,
+                triggering_event=event,
+                current_subject=event.subject,
+                parent_subject=None,
+            )
+            accesscontrol = raw.get("accesscontrol")
+            units = raw.get("executionunits")
+            for domain in domains:
+                events.append(
+                    version.factory.emits(
+                        type=raw["type"],
+                        data=raw.get("data"),
+                        source=self.source,
+                        subject=event.subject,
+                        id=raw.get("id"),
+                        time=raw.get("time"),
+                        to=raw.get("to") or event.redirectto or event.source,
+                        redirectto=raw.get("redirectto"),
+                        accesscontrol=accesscontrol
+                        if accesscontrol is not None
+                        else event.accesscontrol,
+                        executionunits=units if units is not None else self.executionunits,
+                        parentid=event.id,
+                        domain=domain,
+                        traceparent=headers["traceparent"],
+                        tracestate=headers["tracestate"],
+                        extensions=raw_extensions(raw),
+                    )
+                )
+        return events
+
+
+def create_arvo_event_handler(
+    *,
+    contract: ArvoContract,
+    executionunits: int | float,
+    handler: Mapping[str, HandlerFunction],
+    default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
+    span_name: Callable[[str, ArvoEvent], str] | None = None,
+    span_attributes: Mapping[str, Any] | None = None,
+) -> ArvoEventHandler:
+    """Create an :class:`ArvoEventHandler`.
+
+    Args:
+        contract: The contract the handler serves (``source`` = ``contract.type``).
+        executionunits: Cost stamped on every emitted event unless an output overrides it.
+        handler: ``{"1.0.0": fn, ...}``: one implementation per contract version (required).
+        default_event_emission_domains: ``{"emits": [...], "system_error": [...]}``; both
+            default to ``[ArvoDomain.ORCHESTRATION_CONTEXT]``.
+        span_name: ``fn(contract_uri, event) -> str`` to rename the execution span.
+        span_attributes: Extra attributes for the execution span.
+
+    Raises:
+        ValueError: a contract version has no implementation.
+
+    Example:
+        >>> async def add(input: HandlerInput):  # doctest: +SKIP
+        ...     data = input.event.data
+        ...     return {"type": "evt.calc.add.success", "data": {"total": data["a"] + data["b"]}}
+        >>> handler = create_arvo_event_handler(  # doctest: +SKIP
+        ...     contract=add_contract, executionunits=1, handler={"1.0.0": add})
+    """
+    return ArvoEventHandler(
+        contract=contract,
+        executionunits=executionunits,
+        handler=handler,
+        default_event_emission_domains=default_event_emission_domains,
+        span_name=span_name,
+        span_attributes=span_attributes,
+    )
