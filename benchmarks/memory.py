@@ -1,0 +1,173 @@
+"""Machine-memory throughput: lock → read → write → unlock cycles per second, per backend.
+
+One cycle is what the workflow wrapper does for every event (lock, read, compare-and-set
+write, unlock) on a record of about 1 KB. Each backend runs ``--runs`` timed runs of
+``--cycles`` cycles on one asyncio task, and the table shows the median (and the spread).
+
+Usage::
+
+    python benchmarks/memory.py                      # simple, sqlite, and redis if available
+    python benchmarks/memory.py --backends sqlite --runs 9
+    python benchmarks/memory.py --redis-url redis://localhost:6379/0
+
+Redis: without ``--redis-url`` a throwaway ``redis-server`` is started on a free loopback
+port (persistence off) if one is on ``PATH``; otherwise the Redis row is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
+
+IDS = 32
+"""Cycles rotate over this many subjects, so records and locks are spread like real workflows."""
+
+
+def sample_record(step: int) -> dict[str, Any]:
+    """A workflow-like record of about 1 KB."""
+    return {
+        "executionStatus": "normal",
+        "status": "active",
+        "value": {"processing": "awaiting_result"},
+        "state": {"context": {"step": step, "values": list(range(20)), "note": "x" * 200}},
+        "events": {
+            "consumed": {"id": f"e-{step}", "type": "com.calculator.add", "data": {"a": 1}},
+            "produced": [{"id": f"p-{step}-{n}", "type": "com.number.notify"} for n in range(3)],
+        },
+        "parentSubject": None,
+        "initEventId": "init-0",
+    }
+
+
+async def one_run(memory: IMachineMemory, cycles: int, subjects: list[str]) -> float:
+    """Time ``cycles`` lock/read/write/unlock cycles; returns cycles per second."""
+    started = time.perf_counter()
+    for n in range(cycles):
+        subject = subjects[n % len(subjects)]
+        if not await memory.lock(subject):
+            raise RuntimeError(f"benchmark lock on {subject!r} was refused")
+        prev = await memory.read(subject)
+        await memory.write(subject, sample_record(n), prev)
+        await memory.unlock(subject)
+    return cycles / (time.perf_counter() - started)
+
+
+async def measure(memory: IMachineMemory, cycles: int, runs: int) -> list[float]:
+    """Warm up once, then time ``runs`` runs; closes the backend's connections at the end."""
+    subjects = [f"bench-{uuid.uuid4().hex}-{n}" for n in range(IDS)]
+    try:
+        await one_run(memory, min(cycles, 200), subjects)
+        return [await one_run(memory, cycles, subjects) for _ in range(runs)]
+    finally:
+        aclose = getattr(memory, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def redis_server(url: str | None) -> Iterator[str | None]:
+    """Yield ``url``, or a throwaway local redis-server's URL, or ``None`` if neither exists."""
+    if url is not None:
+        yield url
+        return
+    executable = shutil.which("redis-server")
+    if executable is None:
+        yield None
+        return
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        process = subprocess.Popen(
+            [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", workdir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.02)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(timeout=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--backends", default="simple,sqlite,redis", help="comma-separated")
+    parser.add_argument("--cycles", type=int, default=2000, help="cycles per timed run")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per backend (>= 5)")
+    parser.add_argument("--redis-url", default=None, help="use this Redis instead of a local one")
+    args = parser.parse_args(argv)
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+
+    rows: list[tuple[str, list[float] | None, str]] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        redis_server(args.redis_url if "redis" in backends else "unused") as url,
+    ):
+        makers: dict[str, tuple[Callable[[], IMachineMemory] | None, str]] = {
+            "simple": (SimpleMachineMemory, "in-process dict"),
+            "sqlite": (
+                lambda: SQLiteMachineMemory(Path(tmp) / "bench.db"),
+                "WAL, synchronous=NORMAL, local disk",
+            ),
+        }
+        if url is not None and url != "unused":
+            from arvo_ray.memory import RedisMachineMemory
+
+            makers["redis"] = (
+                lambda: RedisMachineMemory(url, prefix=f"bench-{uuid.uuid4().hex}"),
+                "loopback redis-server" if args.redis_url is None else url,
+            )
+        else:
+            makers["redis"] = (None, "skipped: no redis-server on PATH and no --redis-url")
+        for name in backends:
+            make, note = makers.get(name, (None, "unknown backend"))
+            if make is None:
+                rows.append((name, None, note))
+                continue
+            rows.append((name, asyncio.run(measure(make(), args.cycles, args.runs)), note))
+
+    print(f"lock+read+write+unlock cycles/s, ~1 KB record, {args.cycles} cycles x {args.runs} runs")
+    print(f"{'backend':<8} {'median':>10} {'min':>10} {'max':>10} {'us/cycle':>9}  notes")
+    for name, samples, note in rows:
+        if samples is None:
+            print(f"{name:<8} {'-':>10} {'-':>10} {'-':>10} {'-':>9}  {note}")
+            continue
+        median = statistics.median(samples)
+        print(
+            f"{name:<8} {median:>10,.0f} {min(samples):>10,.0f} {max(samples):>10,.0f} "
+            f"{1e6 / median:>9.1f}  {note}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
