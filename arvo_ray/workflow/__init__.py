@@ -1,1 +1,26 @@
-"""arvo_ray.workflow"""
+"""Workflows: ``ArvoOrchestrator`` (statecharts) and ``ArvoResumable`` (imperative functions).
+
+Both run every event through one execution wrapper (lock → read → run → CAS write → unlock).
+"""
+
+from arvo_ray.workflow._execution import CONSUMED_IDS_KEPT, StepInput, StepOutput, WorkflowHandler
+from arvo_ray.workflow._orchestrator import ArvoOrchestrator, create_arvo_orchestrator
+from arvo_ray.workflow._resumable import (
+    ArvoResumable,
+    ResumableFunction,
+    ResumableInput,
+    create_arvo_resumable,
+)
+
+__all__ = [
+    "CONSUMED_IDS_KEPT",
+    "ArvoOrchestrator",
+    "ArvoResumable",
+    "ResumableFunction",
+    "ResumableInput",
+    "StepInput",
+    "StepOutput",
+    "WorkflowHandler",
+    "create_arvo_orchestrator",
+    "create_arvo_resumable",
+]

@@ -1,0 +1,83 @@
+"""Run one event through an :class:`ArvoMachine`: snapshot in, events and output out.
+
+The raw events of a step are the ``emit``-ed ones in action order followed by the ones queued
+with ``enqueueArvoEvent``; the queue lives in ``context["arvo$$"]["volatile$$"]`` only for the
+duration of the step and is never persisted. A completion output is reported only when it
+changed since the previous snapshot, so an event reaching a finished machine does not complete
+it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arvo_ray.core import ArvoEvent
+from arvo_ray.machine._arvo_machine import ArvoMachine
+
+__all__ = ["MachineExecutionResult", "execute_machine"]
+
+
+@dataclass(frozen=True, slots=True)
+class MachineExecutionResult:
+    """The persisted snapshot after the step, the raw events to emit, and the new output."""
+
+    state: dict[str, Any]
+    events: list[dict[str, Any]]
+    final_output: dict[str, Any] | None
+
+
+def _take_queue(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    context = snapshot.get("context")
+    if not isinstance(context, Mapping):
+        return []
+    arvo = context.get("arvo$$")
+    if not isinstance(arvo, Mapping) or "volatile$$" not in arvo:
+        return []
+    queue = list((arvo.get("volatile$$") or {}).get("eventQueue$$") or [])
+    # Copy on the way out: the snapshot may share structure with the interpreter's input.
+    snapshot["context"] = {
+        **context,
+        "arvo$$": {k: v for k, v in arvo.items() if k != "volatile$$"},
+    }
+    return queue
+
+
+def execute_machine(
+    machine: ArvoMachine, state: Mapping[str, Any] | None, event: ArvoEvent
+) -> MachineExecutionResult:
+    """Start the machine with ``event`` (no ``state``) or feed ``event`` to the restored one.
+
+    The machine's ``input``, and every event it receives, is the whole event JSON.
+
+    Raises:
+        Exception: a non-init event for a new machine ("Invalid initialization event"), or
+            whatever a machine action, guard or context factory raised, unchanged.
+    """
+    payload = event.to_dict()
+    if state is None:
+        if event.type != machine.source:
+            raise RuntimeError(
+                f"Invalid initialization event: Machine requires source event '{machine.source}' "
+                f"to start, but received event '{event.type}' instead. This likely indicates a "
+                "routing problem or a missing machine state."
+            )
+        snapshot, emitted = machine.logic.initial_transition(payload)
+    else:
+        snapshot, emitted = machine.logic.transition(state, payload)
+    snapshot = dict(snapshot)
+    events = [dict(item) for item in emitted] + [dict(item) for item in _take_queue(snapshot)]
+    output = snapshot.get("output")
+    previous = (state or {}).get("output")
+    if output is not None and _same_json(output, previous or {}):
+        output = None
+    return MachineExecutionResult(state=snapshot, events=events, final_output=output)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    try:
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,390 @@
+"""The one execution wrapper of every workflow step: lock → read → run → build → CAS write → unlock.
+
+``ArvoOrchestrator`` and ``ArvoResumable`` only supply the "run" part (:meth:`WorkflowHandler._run`);
+everything about subjects, memory, failure records, system errors and event building lives
+here, and the Ray workflow actors call this same code. The write is the commit point: a step
+whose write fails (stale record, lost lock) has no effect and raises a
+:class:`~arvo_ray.core.errors.TransactionViolation`, so it can be retried safely.
+
+Departure from the original, on purpose: an event whose id the workflow already consumed is
+ignored (the record keeps the last :data:`CONSUMED_IDS_KEPT` ids), so redelivered or replayed
+events never drive a workflow twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.trace import Span, SpanKind
+
+from arvo_ray.core import (
+    ArvoEvent,
+    ArvoOrchestrationSubject,
+    ExecutionViolation,
+    TransactionViolation,
+    TransactionViolationCause,
+    VersionedArvoContract,
+    is_violation_error,
+)
+from arvo_ray.core._ids import derived_event_id
+from arvo_ray.core.telemetry import ATTR_ARVO_SPAN_KIND, log_to_span
+from arvo_ray.handler._domain import ArvoDomain, DomainSpec
+from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
+from arvo_ray.handler._system_error import create_system_error_events
+from arvo_ray.handler._telemetry import (
+    execution_span,
+    mark_failure,
+    record_emittables,
+    span_headers,
+)
+from arvo_ray.memory import IMachineMemory
+from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
+
+__all__ = ["CONSUMED_IDS_KEPT", "StepInput", "StepOutput", "WorkflowHandler"]
+
+_logger = logging.getLogger("arvo_ray.workflow")
+
+CONSUMED_IDS_KEPT = 256
+"""How many consumed event ids a workflow record remembers for de-duplication."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepInput:
+    """What the "run" part of a step gets: the event and the workflow as last committed."""
+
+    event: ArvoEvent
+    subject: Mapping[str, Any]
+    record: Mapping[str, Any] | None
+    parent_subject: str | None
+    init_event_id: str
+    span: Span | None
+
+
+@dataclass(slots=True)
+class StepOutput:
+    """What the "run" part produced.
+
+    Attributes:
+        raw_events: Service calls and other events, as raw dicts (domains not yet defaulted).
+        completion: The workflow's output when it completes in this step, else ``None``.
+        self_contract: The self contract version to build events with.
+        services: The service contracts of that version.
+        finish: Builds the record to persist from the emitted events, or returns ``None`` to
+            persist nothing (the step changed nothing).
+    """
+
+    raw_events: list[dict[str, Any]]
+    completion: Mapping[str, Any] | None
+    self_contract: VersionedArvoContract
+    services: Mapping[str, VersionedArvoContract]
+    finish: Callable[[list[ArvoEvent]], dict[str, Any] | None]
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def _subject_text(subject: str) -> str:
+    return subject if len(subject) <= 120 else subject[:117] + "..."
+
+
+class WorkflowHandler(ABC):
+    """Base of workflow handlers (orchestrators and resumables): the shared step sequence.
+
+    Subclasses set the attributes below and implement :meth:`_run`.
+    """
+
+    source: str
+    memory: IMachineMemory
+    executionunits: int | float
+    requires_resource_locking: bool
+    default_event_emission_domains: dict[str, list[DomainSpec]]
+    handler_type: str
+    span_kind_value: str
+
+    @property
+    @abstractmethod
+    def system_error_contract(self) -> VersionedArvoContract:
+        """The contract version used for ``sys.*.error`` events."""
+
+    @abstractmethod
+    def _span_name(self, event: ArvoEvent) -> str: ...
+
+    @abstractmethod
+    async def _run(self, step: StepInput) -> StepOutput:
+        """Run the workflow logic for one event (may raise; violations propagate)."""
+
+    @staticmethod
+    def _default_domains(
+        given: Mapping[str, Sequence[DomainSpec]] | None,
+    ) -> dict[str, list[DomainSpec]]:
+        given = dict(given or {})
+        return {
+            "system_error": list(given.get("system_error", [ArvoDomain.ORCHESTRATION_CONTEXT])),
+            "services": list(given.get("services", [ArvoDomain.LOCAL])),
+            "complete": list(given.get("complete", [ArvoDomain.ORCHESTRATION_CONTEXT])),
+        }
+
+    @property
+    def system_error_schema(self) -> Any:
+        return self.system_error_contract.system_error
+
+    # -- memory, with the original's error mapping -----------------------------------------
+
+    async def _lock(self, event: ArvoEvent) -> bool:
+        if not self.requires_resource_locking:
+            return False
+        try:
+            acquired = await self.memory.lock(event.subject)
+        except Exception as exc:
+            raise TransactionViolation(
+                TransactionViolationCause.LOCK_FAILURE,
+                f"Error acquiring lock for event (subject={_subject_text(event.subject)}): {exc}",
+                initiating_event=event.to_dict(),
+            ) from exc
+        if not acquired:
+            raise TransactionViolation(
+                TransactionViolationCause.LOCK_UNACQUIRED,
+                "Lock acquisition denied - Unable to obtain exclusive access to event processing",
+                initiating_event=event.to_dict(),
+            )
+        return True
+
+    async def _unlock(self, event: ArvoEvent) -> None:
+        try:
+            await self.memory.unlock(event.subject)
+        except Exception as exc:
+            log_to_span("ERROR", f"Lock release failed (the lock will expire): {exc}")
+            _logger.warning(
+                "Lock release failed for a workflow step; the lock expires by its TTL: %s",
+                exc,
+                extra={"arvo": {"event_id": event.id, "subject": event.subject}},
+            )
+
+    async def _read(self, event: ArvoEvent) -> dict[str, Any] | None:
+        try:
+            return await self.memory.read(event.subject)
+        except Exception as exc:
+            raise TransactionViolation(
+                TransactionViolationCause.READ_FAILURE,
+                f"Error reading state for event (subject={_subject_text(event.subject)}): {exc}",
+                initiating_event=event.to_dict(),
+            ) from exc
+
+    async def _write(
+        self, event: ArvoEvent, record: dict[str, Any], prev: Mapping[str, Any] | None
+    ) -> None:
+        try:
+            await self.memory.write(event.subject, record, prev)
+        except Exception as exc:
+            raise TransactionViolation(
+                TransactionViolationCause.WRITE_FAILURE,
+                f"Error writing state for event (subject={_subject_text(event.subject)}): {exc}",
+                initiating_event=event.to_dict(),
+            ) from exc
+
+    # -- the step ----------------------------------------------------------------------------
+
+    async def execute(
+        self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
+    ) -> ExecutionResult:
+        """Process one event of a workflow instance (the instance is named by the subject).
+
+        Returns no events for events of other orchestrators, for non-init events of unknown
+        instances, for failed instances and for events already consumed. A non-violation
+        error in the workflow logic persists a terminal failure record and returns
+        ``sys.<source>.error`` events to the instance's initiator.
+
+        Raises:
+            ExecutionViolation: the subject is not an orchestration subject, or a child
+                workflow call carries an invalid ``parentSubject$$``.
+            TransactionViolation: the memory lock was denied or memory failed (nothing was
+                committed; retry).
+            ConfigViolation: no machine/handler for the subject's version, or the event
+                belongs to no contract of the workflow.
+            ContractViolation: the event or an emitted event does not fit its contract.
+        """
+        with execution_span(
+            self._span_name(event),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                ATTR_ARVO_SPAN_KIND: self.span_kind_value,
+                "arvo.handler.execution.type": self.handler_type,
+                "arvo.handler.execution.status": "normal",
+            },
+            event=event,
+            otel_inherit=otel_inherit,
+        ) as span:
+            if not ArvoOrchestrationSubject.is_valid(event.subject):
+                raise ExecutionViolation(
+                    f"Invalid event (id={event.id}) subject format. Expected an "
+                    f"ArvoOrchestrationSubject but received '{event.subject}'. The subject must "
+                    "follow the format specified by ArvoOrchestrationSubject schema",
+                    metadata={"event_id": event.id},
+                )
+            subject = ArvoOrchestrationSubject.parse(event.subject)
+            orchestrator = subject["orchestrator"]
+            if span is not None:
+                span.set_attributes(
+                    {
+                        "arvo.parsed.subject.orchestrator.name": orchestrator["name"],
+                        "arvo.parsed.subject.orchestrator.version": orchestrator["version"],
+                    }
+                )
+            if orchestrator["name"] != self.source:
+                log_to_span(
+                    "WARNING",
+                    f"Event subject names orchestrator '{orchestrator['name']}', not "
+                    f"'{self.source}': ignored",
+                )
+                return ExecutionResult(events=[])
+            locked = await self._lock(event)
+            try:
+                return await self._locked_step(event, subject, span)
+            finally:
+                if locked:
+                    await self._unlock(event)
+
+    async def _locked_step(
+        self, event: ArvoEvent, subject: Mapping[str, Any], span: Span | None
+    ) -> ExecutionResult:
+        record = await self._read(event)
+        if record is not None and record.get("executionStatus") == "failure":
+            if span is not None:
+                span.set_attribute("arvo.handler.execution.status", "failure")
+            log_to_span("WARNING", "The workflow has failed before; the event is ignored")
+            return ExecutionResult(events=[])
+        if record is None and event.type != self.source:
+            log_to_span("WARNING", "No workflow state for a non-init event; ignored")
+            return ExecutionResult(events=[])
+        consumed_ids: list[str] = list((record or {}).get("consumedEventIds") or [])
+        if event.id in consumed_ids:
+            log_to_span("INFO", f"Event id={event.id} was already consumed; ignored")
+            return ExecutionResult(events=[])
+        parent_subject = (record or {}).get("parentSubject")
+        init_event_id = (record or {}).get("initEventId") or event.id
+        if event.type == self.source:
+            parent_subject = event.data.get("parentSubject$$")
+        consumed_ids = [*consumed_ids, event.id][-CONSUMED_IDS_KEPT:]
+        headers = span_headers(span)
+        step = StepInput(
+            event=event,
+            subject=subject,
+            record=record,
+            parent_subject=parent_subject,
+            init_event_id=init_event_id,
+            span=span,
+        )
+        try:
+            output = await self._run(step)
+            emitted = build_emittables(
+                self._raw_events(output, subject), self._emit_context(step, output, headers)
+            )
+            new_record = output.finish(emitted)
+        except Exception as error:
+            if is_violation_error(error):
+                raise
+            return await self._fail(step, error, record, consumed_ids, headers)
+        if span is not None and output.attributes:
+            span.set_attributes(output.attributes)
+        if new_record is not None:
+            new_record["consumedEventIds"] = consumed_ids
+            await self._write(event, new_record, record)
+        record_emittables(span, emitted)
+        return ExecutionResult(events=emitted)
+
+    def _raw_events(self, output: StepOutput, subject: Mapping[str, Any]) -> list[dict[str, Any]]:
+        services_default = self.default_event_emission_domains["services"]
+        raw_events = [
+            raw if raw.get("domain") else {**raw, "domain": services_default}
+            for raw in output.raw_events
+        ]
+        if output.completion:
+            completion = output.completion
+            raw_events.append(
+                {
+                    "type": output.self_contract.metadata["completeEventType"],
+                    "id": completion.get("__id"),
+                    "data": strip_completion_extras(completion),
+                    "to": subject["meta"].get("redirectto") or subject["execution"]["initiator"],
+                    "domain": completion.get("__domain")
+                    or self.default_event_emission_domains["complete"],
+                    "executionunits": completion.get("__executionunits"),
+                }
+            )
+        return raw_events
+
+    def _emit_context(
+        self, step: StepInput, output: StepOutput, headers: dict[str, str | None]
+    ) -> EmitContext:
+        return EmitContext(
+            source=self.source,
+            source_event=step.event,
+            self_contract=output.self_contract,
+            services=output.services,
+            executionunits=self.executionunits,
+            init_event_id=step.init_event_id,
+            parent_subject=step.parent_subject,
+            headers=headers,
+        )
+
+    async def _fail(
+        self,
+        step: StepInput,
+        error: Exception,
+        record: Mapping[str, Any] | None,
+        consumed_ids: list[str],
+        headers: dict[str, str | None],
+    ) -> ExecutionResult:
+        """Persist a terminal failure record and report the error as ``sys.*.error`` events."""
+        event = step.event
+        mark_failure(step.span, error)
+        failure = {
+            "executionStatus": "failure",
+            "subject": event.subject,
+            "initEventId": step.init_event_id,
+            "parentSubject": step.parent_subject,
+            "error": {
+                "name": type(error).__name__,
+                "message": str(error),
+                "stack": _stack(error),
+            },
+            "consumedEventIds": consumed_ids,
+        }
+        try:
+            # Unlike the original (prev=null), the record read at the start is passed, so a
+            # failure record never overwrites a step committed concurrently.
+            await self.memory.write(event.subject, failure, record)
+        except Exception as exc:
+            _logger.error(
+                "Could not persist the failure record: %s",
+                exc,
+                extra={"arvo": {"event_id": event.id, "subject": event.subject}},
+            )
+        initiator = step.subject["execution"].get("initiator") or event.source
+        error_type = self.system_error_contract.system_error.type
+        events = create_system_error_events(
+            error=error,
+            event=event,
+            contract=self.system_error_contract,
+            source=self.source,
+            to=initiator,
+            subject=step.parent_subject or event.subject,
+            parentid=step.init_event_id,
+            executionunits=self.executionunits,
+            domains=self.default_event_emission_domains["system_error"],
+            headers=headers,
+            parent_subject=step.parent_subject,
+            id_for=lambda index, domain: derived_event_id(event.id, error_type, index, domain),
+        )
+        record_emittables(step.span, events)
+        return ExecutionResult(events=events)
+
+
+def _stack(error: BaseException) -> str | None:
+    import traceback
+
+    if error.__traceback__ is None:
+        return None
+    return "".join(traceback.format_exception(error)).rstrip()

@@ -1,0 +1,185 @@
+"""``ArvoOrchestrator``: runs versioned ``ArvoMachine`` statecharts, one instance per subject.
+
+The machine version of an instance is the one named in its subject (fixed at init), so a
+deployment can run several machine versions side by side. State between events is the
+machine's persisted snapshot in the memory record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from arvo_ray.core import (
+    ArvoEvent,
+    ConfigViolation,
+    ContractViolation,
+    VersionedArvoContract,
+)
+from arvo_ray.core.telemetry import ArvoExecutionSpanKind
+from arvo_ray.handler._domain import DomainSpec
+from arvo_ray.machine._arvo_machine import ArvoMachine
+from arvo_ray.machine._execution_engine import execute_machine
+from arvo_ray.machine._registry import MachineRegistry
+from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
+from arvo_ray.workflow._execution import StepInput, StepOutput, WorkflowHandler
+
+__all__ = ["ArvoOrchestrator", "create_arvo_orchestrator"]
+
+
+class ArvoOrchestrator(WorkflowHandler):
+    """Event handler that drives statechart workflows (``ArvoMachine``) with persisted state.
+
+    ``execute`` runs the shared workflow step (see :class:`WorkflowHandler.execute`): the
+    "run" part resolves the machine by the subject's version, validates the event against the
+    machine's contracts, and feeds it to the machine.
+    """
+
+    handler_type = "orchestrator"
+    span_kind_value = ArvoExecutionSpanKind.ORCHESTRATOR
+
+    def __init__(
+        self,
+        *,
+        machines: Sequence[ArvoMachine],
+        memory: IMachineMemory,
+        executionunits: int | float,
+        requires_resource_locking: bool | None = None,
+        default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
+        span_name: Callable[[str, ArvoEvent], str] | None = None,
+    ) -> None:
+        self.registry = MachineRegistry(*machines)
+        first = self.registry.machines[0]
+        self._self_contract: VersionedArvoContract = first.contracts["self"]
+        self.source = first.source
+        self.memory = memory
+        self.executionunits = executionunits
+        self.requires_resource_locking = (
+            requires_resource_locking
+            if requires_resource_locking is not None
+            else any(m.requires_resource_locking for m in machines)
+        )
+        self.default_event_emission_domains = self._default_domains(default_event_emission_domains)
+        self._custom_span_name = span_name
+
+    @property
+    def machines(self) -> list[ArvoMachine]:
+        return self.registry.machines
+
+    @property
+    def domain(self) -> str | None:
+        return self._self_contract.domain
+
+    @property
+    def system_error_contract(self) -> VersionedArvoContract:
+        return self._self_contract
+
+    def _span_name(self, event: ArvoEvent) -> str:
+        if self._custom_span_name is not None:
+            return self._custom_span_name(self._self_contract.uri, event)
+        return f"Orchestrator<{self._self_contract.uri}>@<{event.type}>"
+
+    def __repr__(self) -> str:
+        versions = [m.version for m in self.machines]
+        return f"ArvoOrchestrator(source={self.source!r}, versions={versions!r})"
+
+    async def _run(self, step: StepInput) -> StepOutput:
+        event = step.event
+        machine = self.registry.resolve(event)
+        if machine is None:
+            orchestrator = step.subject["orchestrator"]
+            raise ConfigViolation(
+                "Machine resolution failed: No machine found matching orchestrator "
+                f"name='{orchestrator['name']}' and version='{orchestrator['version']}'.",
+                metadata={"event_id": event.id, "version": orchestrator["version"]},
+            )
+        validation = machine.validate_input(event)
+        if validation.status == "CONTRACT_UNRESOLVED":
+            raise ConfigViolation(
+                "Contract validation failed - Event does not match any registered contract "
+                "schemas in the machine",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
+        if validation.status != "VALID":
+            raise ContractViolation(
+                "Input validation failed - Event data does not meet contract requirements: "
+                f"{validation.error}",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
+        previous = step.record.get("state") if step.record else None
+        result = execute_machine(machine, previous, event)
+        snapshot = result.state
+
+        def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:
+            return {
+                "executionStatus": "normal",
+                "initEventId": step.init_event_id,
+                "subject": event.subject,
+                "parentSubject": step.parent_subject,
+                "status": snapshot.get("status"),
+                "value": snapshot.get("value"),
+                "state": snapshot,
+                "events": {
+                    "consumed": event.to_dict(),
+                    "produced": [item.to_dict() for item in emitted],
+                },
+                "machineDefinition": machine.machine_definition,
+            }
+
+        return StepOutput(
+            raw_events=result.events,
+            completion=result.final_output,
+            self_contract=machine.contracts["self"],
+            services=machine.contracts["services"],
+            finish=finish,
+            attributes={"arvo.orchestration.status": str(snapshot.get("status"))},
+        )
+
+
+def create_arvo_orchestrator(
+    *,
+    machines: Sequence[ArvoMachine],
+    memory: IMachineMemory | None = None,
+    executionunits: int | float = 0,
+    requires_resource_locking: bool | None = None,
+    default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
+    span_name: Callable[[str, ArvoEvent], str] | None = None,
+) -> ArvoOrchestrator:
+    """Create an orchestrator for one or more versions of one machine.
+
+    Args:
+        machines: ``ArvoMachine``s of the same orchestrator contract, one per version.
+        memory: Where instance state lives (default: a fresh in-process ``SimpleMachineMemory``).
+        executionunits: Cost stamped on emitted events unless overridden.
+        requires_resource_locking: Lock each instance during a step; by default, true when any
+            machine has parallel states or a multi-response service.
+        default_event_emission_domains: ``{"services": [...], "complete": [...],
+            "system_error": [...]}`` (defaults: local, orchestration context, orchestration
+            context).
+        span_name: ``fn(contract_uri, event) -> str`` to rename the execution span.
+
+    Raises:
+        ValueError: no machines.
+        ConfigViolation: machines of different orchestrators, or a repeated version.
+    """
+    if not machines:
+        raise ValueError("At least one machine must be provided")
+    source = machines[0].source
+    seen: set[str] = set()
+    for machine in machines:
+        if machine.source != source:
+            raise ConfigViolation(f"All the machines in the orchestrator must have type '{source}'")
+        if machine.version in seen:
+            raise ConfigViolation(
+                "An orchestrator must have unique machine versions. Machine "
+                f"ID:{machine.id} has duplicate version {machine.version}."
+            )
+        seen.add(machine.version)
+    return ArvoOrchestrator(
+        machines=machines,
+        memory=memory if memory is not None else SimpleMachineMemory(),
+        executionunits=executionunits,
+        requires_resource_locking=requires_resource_locking,
+        default_event_emission_domains=default_event_emission_domains,
+        span_name=span_name,
+    )

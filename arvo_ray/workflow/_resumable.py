@@ -1,0 +1,278 @@
+"""``ArvoResumable``: an imperative workflow, one function per version, with persisted context.
+
+Each event of an instance calls the version's function with the init event (first call) or
+the service response, the context it returned last time, and every response collected so far
+for the requests it is waiting on. The function returns the new context, the service calls to
+make, and the output when the workflow is done. Fan-out/fan-in is natural: emit N requests,
+return nothing until ``collected_events[type]`` holds N responses.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.trace import Span
+
+from arvo_ray.core import (
+    ArvoContract,
+    ArvoEvent,
+    ConfigViolation,
+    ContractViolation,
+    VersionedArvoContract,
+    is_orchestrator_contract,
+)
+from arvo_ray.core._orchestration_utils import validate_input, validate_services
+from arvo_ray.core.telemetry import ArvoExecutionSpanKind
+from arvo_ray.handler._domain import DomainSpec
+from arvo_ray.handler._output import normalize_outputs
+from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
+from arvo_ray.workflow._execution import StepInput, StepOutput, WorkflowHandler
+
+__all__ = [
+    "ArvoResumable",
+    "ResumableFunction",
+    "ResumableInput",
+    "create_arvo_resumable",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ResumableInput:
+    """What a resumable's function receives on each event of its instance.
+
+    Attributes:
+        input: The init event, on the call that starts the instance; else ``None``.
+        service: The service response (an emit or ``sys.*.error`` of a service); else ``None``.
+        context: The context returned by the previous call (``None`` on the first call).
+        metadata: The stored record of the instance (``None`` on the first call).
+        collected_events: Responses to the requests emitted last, grouped by event type.
+        domain: ``{"self": <self contract domain>, "event": <event domain>}``.
+        contracts: ``{"self": <self contract for the instance version>, "services": {...}}``.
+        span: The execution span, or ``None`` without an OpenTelemetry SDK.
+    """
+
+    input: ArvoEvent | None
+    service: ArvoEvent | None
+    context: dict[str, Any] | None
+    metadata: dict[str, Any] | None
+    collected_events: dict[str, list[ArvoEvent]]
+    domain: dict[str, str | None]
+    contracts: dict[str, Any]
+    span: Span | None
+
+
+ResumableFunction = Callable[[ResumableInput], Any | Awaitable[Any]]
+"""``fn(input) -> None | {"context": ..., "output": ..., "services": [raw events]}``."""
+
+
+class ArvoResumable(WorkflowHandler):
+    """Event handler that drives imperative workflows with persisted context.
+
+    ``execute`` runs the shared workflow step (see :class:`WorkflowHandler.execute`): the
+    "run" part picks the function of the subject's version, validates the event, collects
+    responses to pending requests, and calls the function. Events reaching a finished
+    instance are validated and then ignored.
+    """
+
+    handler_type = "resumable"
+    span_kind_value = ArvoExecutionSpanKind.RESUMABLE
+
+    def __init__(
+        self,
+        *,
+        contracts: Mapping[str, Any],
+        memory: IMachineMemory,
+        handler: Mapping[str, ResumableFunction],
+        executionunits: int | float = 0,
+        requires_resource_locking: bool = True,
+        default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
+        span_name: Callable[[str, ArvoEvent], str] | None = None,
+    ) -> None:
+        self_contract = contracts.get("self")
+        if not isinstance(self_contract, ArvoContract) or not is_orchestrator_contract(
+            self_contract
+        ):
+            raise ConfigViolation(
+                "contracts['self'] of a resumable must be an (unversioned) orchestrator "
+                "contract made with create_arvo_orchestrator_contract(...)"
+            )
+        services = dict(contracts.get("services") or {})
+        validate_services(self_contract, services, kind="ArvoResumable")
+        for version, function in handler.items():
+            if not callable(function):
+                raise TypeError(f"handler[{version!r}] must be callable, got {function!r}")
+        self.contracts = {"self": self_contract, "services": services}
+        self.handler = dict(handler)
+        self.source = self_contract.type
+        self.memory = memory
+        self.executionunits = executionunits
+        self.requires_resource_locking = requires_resource_locking
+        self.default_event_emission_domains = self._default_domains(default_event_emission_domains)
+        self._custom_span_name = span_name
+        self._latest = self_contract.version("latest")
+
+    @property
+    def domain(self) -> str | None:
+        return self.contracts["self"].domain
+
+    @property
+    def system_error_contract(self) -> VersionedArvoContract:
+        return self._latest
+
+    def _span_name(self, event: ArvoEvent) -> str:
+        uri = self.contracts["self"].uri
+        if self._custom_span_name is not None:
+            return self._custom_span_name(uri, event)
+        return f"Resumable<{uri}>@<{event.type}>"
+
+    def __repr__(self) -> str:
+        return f"ArvoResumable(source={self.source!r}, versions={list(self.handler)!r})"
+
+    async def _run(self, step: StepInput) -> StepOutput:
+        event = step.event
+        version = step.subject["orchestrator"]["version"]
+        function = self.handler.get(version)
+        if function is None:
+            raise ConfigViolation(
+                "Handler resolution failed: No handler found matching orchestrator "
+                f"name='{step.subject['orchestrator']['name']}' and version='{version}'.",
+                metadata={"event_id": event.id, "version": version},
+            )
+        self_contract: ArvoContract = self.contracts["self"]
+        services: dict[str, VersionedArvoContract] = self.contracts["services"]
+        validation = validate_input(event, self_contract, services)
+        if validation.status == "CONTRACT_UNRESOLVED":
+            raise ConfigViolation(
+                "Contract validation failed - Event does not match any registered contract "
+                "schemas in the resumable",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
+        if validation.status != "VALID":
+            raise ContractViolation(
+                "Input validation failed - Event data does not meet contract requirements: "
+                f"{validation.error}",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
+        versioned_self = (
+            self_contract.version(version) if version in self_contract.versions else self._latest
+        )
+        record = copy.deepcopy(dict(step.record)) if step.record else None
+        if record is not None and record.get("status") == "done":
+            return StepOutput(
+                raw_events=[],
+                completion=None,
+                self_contract=versioned_self,
+                services=services,
+                finish=lambda _emitted: None,
+            )
+        expected: dict[str, list[dict[str, Any]]] = dict(
+            ((record or {}).get("events") or {}).get("expected") or {}
+        )
+        if event.parentid and event.parentid in expected:
+            expected[event.parentid] = [*expected[event.parentid], event.to_dict()]
+        if record is not None:
+            # As in the original, the function sees the record with this response filed in.
+            record.setdefault("events", {})["expected"] = expected
+        collected: dict[str, list[ArvoEvent]] = {}
+        for responses in expected.values():
+            for response in responses:
+                collected.setdefault(response["type"], []).append(ArvoEvent.from_dict(response))
+        is_init = validation.contract_type == "self"
+        result = function(
+            ResumableInput(
+                input=event if is_init else None,
+                service=event if validation.contract_type == "service" else None,
+                context=copy.deepcopy(record.get("state$$")) if record else None,
+                metadata=record,
+                collected_events=collected,
+                domain={"self": self_contract.domain, "event": event.domain},
+                contracts={"self": versioned_self, "services": services},
+                span=step.span,
+            )
+        )
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not None and not isinstance(result, Mapping):
+            raise TypeError(
+                "A resumable function must return None or a dict with 'context', 'output' "
+                f"and/or 'services'; got {type(result).__name__}"
+            )
+        result = result or {}
+        new_context = result["context"] if "context" in result else (record or {}).get("state$$")
+        output = result.get("output")
+        raw_events = normalize_outputs(
+            result.get("services"), where=f"Resumable {self.source} v{version}"
+        )
+
+        def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:
+            return {
+                "executionStatus": "normal",
+                "status": "done" if output else "active",
+                "initEventId": step.init_event_id,
+                "parentSubject": step.parent_subject,
+                "subject": event.subject,
+                "events": {
+                    "consumed": event.to_dict(),
+                    "produced": [item.to_dict() for item in emitted],
+                    "expected": {item.id: [] for item in emitted} if emitted else expected,
+                },
+                "state$$": new_context,
+            }
+
+        return StepOutput(
+            raw_events=raw_events,
+            completion=output or None,
+            self_contract=versioned_self,
+            services=services,
+            finish=finish,
+        )
+
+
+def create_arvo_resumable(
+    *,
+    contracts: Mapping[str, Any],
+    handler: Mapping[str, ResumableFunction],
+    memory: IMachineMemory | None = None,
+    executionunits: int | float = 0,
+    requires_resource_locking: bool | None = None,
+    default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
+    span_name: Callable[[str, ArvoEvent], str] | None = None,
+) -> ArvoResumable:
+    """Create a resumable workflow.
+
+    Args:
+        contracts: ``{"self": <orchestrator contract, unversioned>, "services": {name:
+            <versioned contract>}}``.
+        handler: ``{"1.0.0": fn, ...}``; an instance whose subject version has no function
+            raises ``ConfigViolation`` at run time.
+        memory: Where instance state lives (default: a fresh in-process ``SimpleMachineMemory``).
+        executionunits: Cost stamped on emitted events unless overridden (default 0).
+        requires_resource_locking: Default: true when there is more than one service.
+        default_event_emission_domains: As for :func:`create_arvo_orchestrator`.
+        span_name: ``fn(contract_uri, event) -> str`` to rename the execution span.
+
+    Example:
+        >>> async def flow(inp: ResumableInput):  # doctest: +SKIP
+        ...     if inp.input:
+        ...         return {"context": {"n": inp.input.data["n"]},
+        ...                 "services": [{"type": "com.calc.add", "data": {"a": 1, "b": 2}}]}
+        ...     if inp.service and inp.service.type == "evt.calc.add.success":
+        ...         return {"output": {"total": inp.service.data["total"]}}
+    """
+    return ArvoResumable(
+        contracts=contracts,
+        memory=memory if memory is not None else SimpleMachineMemory(),
+        handler=handler,
+        executionunits=executionunits,
+        requires_resource_locking=(
+            requires_resource_locking
+            if requires_resource_locking is not None
+            else len(dict(contracts.get("services") or {})) > 1
+        ),
+        default_event_emission_domains=default_event_emission_domains,
+        span_name=span_name,
+    )
