@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from arvo_ray.memory._base import DEFAULT_LOCK_TTL
+from arvo_ray.memory._cached import CachedMachineMemory
 from arvo_ray.memory._errors import (
     LockExpiredError,
     LockNotHeldError,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LOCK_TTL",
+    "CachedMachineMemory",
     "IMachineMemory",
     "InspectableMachineMemory",
     "LockExpiredError",

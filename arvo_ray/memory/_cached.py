@@ -1,0 +1,92 @@
+"""``CachedMachineMemory``: keep recently used records warm in front of a slower memory.
+
+A workflow actor processes the events of its instances one at a time and is usually the only
+writer, so re-reading the record it just wrote (an actor call or a network round trip) is
+wasted time. This wrapper serves reads from the last record it wrote or read. It stays
+correct when another process writes too, because writes are compare-and-set: a step that ran
+on a stale cached record fails its write, the entry is dropped, and the retried step reads the
+fresh record. Terminal states ("failure", "done") never revert, so a stale read can only cause
+a rejected write, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any, Self
+
+from arvo_ray.memory._protocol import IMachineMemory
+
+__all__ = ["CachedMachineMemory"]
+
+
+class CachedMachineMemory:
+    """An :class:`IMachineMemory` that caches up to ``max_entries`` records (LRU) of ``inner``.
+
+    Args:
+        inner: The memory that stays the source of truth.
+        max_entries: Records kept warm; the least recently used are dropped first.
+    """
+
+    def __init__(self, inner: IMachineMemory, *, max_entries: int = 1024) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.inner = inner
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, str] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def owner(self) -> str:
+        return self.inner.owner
+
+    @property
+    def lock_ttl(self) -> float:
+        return self.inner.lock_ttl
+
+    def for_owner(self, owner: str) -> Self:
+        return type(self)(self.inner.for_owner(owner), max_entries=self.max_entries)
+
+    def _remember(self, id: str, record: Mapping[str, Any]) -> None:
+        self._cache[id] = json.dumps(record, separators=(",", ":"))
+        self._cache.move_to_end(id)
+        while len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
+
+    def forget(self, id: str | None = None) -> None:
+        """Drop one cached record (or all), e.g. when an instance is passivated."""
+        if id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(id, None)
+
+    async def read(self, id: str) -> dict[str, Any] | None:
+        text = self._cache.get(id)
+        if text is not None:
+            self.hits += 1
+            self._cache.move_to_end(id)
+            return json.loads(text)  # type: ignore[no-any-return]
+        self.misses += 1
+        record = await self.inner.read(id)
+        if record is not None:
+            self._remember(id, record)
+        return record
+
+    async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
+        try:
+            await self.inner.write(id, data, prev)
+        except BaseException:
+            self._cache.pop(id, None)
+            raise
+        self._remember(id, data)
+
+    async def lock(self, id: str) -> bool:
+        return await self.inner.lock(id)
+
+    async def unlock(self, id: str) -> bool:
+        return await self.inner.unlock(id)
+
+    def __repr__(self) -> str:
+        return f"CachedMachineMemory({self.inner!r}, cached={len(self._cache)})"
