@@ -54,6 +54,11 @@ def enqueue_arvo_event(params: Mapping[str, Any] | Callable[[ActionArgs], Any]) 
     return {"type": ENQUEUE_ACTION, "params": params}
 
 
+def _forbidden_what(key: str) -> str:
+    # The original's wording: the built-in action's name is "reserved", the rest "not supported".
+    return f"Reserved action name '{key}'" if key == ENQUEUE_ACTION else f"'{key}' not supported"
+
+
 def _forbidden_paths(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
     """Every (forbidden key, path) in a states tree: a purely key-based scan, as the original."""
     found: list[tuple[str, tuple[str, ...]]] = []
@@ -69,14 +74,23 @@ def _forbidden_paths(node: Any, path: tuple[str, ...] = ()) -> list[tuple[str, t
     return found
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _is_opaque(value: Any) -> bool:
+    # Callables and action/guard objects (assign(...), emit(...), and_(...)) are functions in
+    # XState, which JSON.stringify drops from objects and turns into null inside arrays.
+    return not isinstance(value, (Mapping, list, tuple, *_JSON_SCALARS))
+
+
 def _json_definition(config: Mapping[str, Any]) -> str:
     """The config as JSON with functions dropped (as ``JSON.stringify`` does)."""
 
     def strip(value: Any) -> Any:
         if isinstance(value, Mapping):
-            return {str(k): strip(v) for k, v in value.items() if not callable(v)}
+            return {str(k): strip(v) for k, v in value.items() if not _is_opaque(v)}
         if isinstance(value, list | tuple):
-            return [None if callable(v) else strip(v) for v in value]
+            return [None if _is_opaque(v) else strip(v) for v in value]
         return value
 
     return json.dumps(strip(config), separators=(",", ":"), default=lambda _: None)
@@ -178,7 +192,7 @@ class ArvoMachineSetup:
         if forbidden:
             raise ConfigViolation(
                 "\n".join(
-                    f"Configuration Error: '{key}' not supported\nLocation: {' > '.join(path)}\n"
+                    f"Configuration Error: {_forbidden_what(key)}\nLocation: {' > '.join(path)}\n"
                     "Arvo machines are synchronous and event-driven: call services by emitting "
                     "events, and use the built-in action only as {'type': 'enqueueArvoEvent', ...}"
                     for key, path in forbidden

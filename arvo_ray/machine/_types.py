@@ -1,0 +1,67 @@
+"""Values user callables receive, and the shapes of events and snapshots.
+
+Calling convention (mirrors XState v5's ``({context, event}, params)`` as one object):
+
+* actions, guards, ``assign``/``emit``/``raise_`` callables and action/guard ``params`` callables
+  are called with one :class:`ActionArgs` ``(context, event, params)``;
+* a ``context`` factory is called with one :class:`ContextArgs` ``(input)``;
+* an ``output`` callable is called with :class:`ActionArgs` whose ``event`` is the done event
+  (root output) or the current event (final-state output) and ``params`` is ``None``.
+
+Both are ``NamedTuple``: immutable, cheap to build on the hot path, and readable by attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple, TypedDict
+
+__all__ = ["ActionArgs", "ContextArgs", "Event", "MachineSnapshot", "SnapshotStatus"]
+
+#: An event is a dict with a ``"type"`` key; every other key is payload (in Arvo, the CloudEvent).
+Event = Mapping[str, Any]
+
+SnapshotStatus = Literal["active", "done", "error", "stopped"]
+
+
+class ActionArgs(NamedTuple):
+    """What an action, guard, assigner, emitter or output callable is given.
+
+    Attributes:
+        context: The context at the moment the callable runs (after earlier assigns of the same
+            step). Treat it as read-only; return changes through ``assign``.
+        event: The event being processed (for ``always`` transitions, the event that started
+            the step; while starting, ``{"type": "xstate.init", "input": ...}``).
+        params: The resolved ``params`` of a ``{"type": name, "params": ...}`` reference, else
+            ``None``.
+    """
+
+    context: Mapping[str, Any]
+    event: Mapping[str, Any]
+    params: Any = None
+
+
+class ContextArgs(NamedTuple):
+    """What a ``context`` factory is given.
+
+    Attributes:
+        input: The ``input`` passed to ``initial_transition`` (in Arvo, the init event JSON).
+    """
+
+    input: Any
+
+
+class MachineSnapshot(TypedDict):
+    """A persisted snapshot, shaped like XState's ``actor.getPersistedSnapshot()``.
+
+    ``historyValue`` maps a history node id to ``[{"id": <state id>}, ...]``; ``children`` is
+    always empty because Arvo machines have no actors.
+    """
+
+    status: SnapshotStatus
+    value: str | dict[str, Any]
+    historyValue: dict[str, list[dict[str, str]]]
+    context: dict[str, Any]
+    children: dict[str, Any]
+    output: Any
+    error: Any
