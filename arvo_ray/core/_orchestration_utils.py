@@ -65,12 +65,15 @@ def validate_services(
                 f"contract.version('1.0.0'); got {type(contract).__name__}"
             )
         if contract.uri in seen:
+            # The original names the later key first.
             raise ConfigViolation(
                 f"In {kind}, the service contracts must have unique URIs. Multiple versions of "
-                f"the same contract are not allow. The contracts '{seen[contract.uri]}' and "
-                f"'{key}' have the same URI '{contract.uri}'"
+                f"the same contract are not allow. The contracts '{key}' and "
+                f"'{seen[contract.uri]}' have the same URI '{contract.uri}'"
             )
         seen[contract.uri] = key
+    # Checked only once the services are known to be unique, as in the original.
+    for key, contract in services.items():
         if contract.uri == self_contract.uri:
             raise ConfigViolation(
                 f"In {kind}, Circular dependency detected: Machine with URI "
@@ -105,12 +108,14 @@ def validate_input(
     """
     parsed = EventDataschema.parse(event.dataschema)
     if parsed is None:
+        # Worded as the original (recorded), which prints a missing dataschema as 'null'.
+        shown = "null" if event.dataschema is None else event.dataschema
         return InputValidation(
             status="INVALID",
             error=(
-                f"Event dataschema resolution failed: Unable to parse dataschema='{event.dataschema}' "
-                f"for event(id={event.id}, type={event.type}). This makes the event opaque and "
-                "does not allow contract resolution"
+                f"Event dataschema resolution failed: Unable to parse dataschema='{shown}' "
+                f"for event(id='{event.id}', type='{event.type}'). This makes the event opaque "
+                "and does not allow contract resolution"
             ),
         )
     contract: VersionedArvoContract

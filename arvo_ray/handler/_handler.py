@@ -28,6 +28,7 @@ from arvo_ray.core import (
     format_validation_error,
     is_violation_error,
 )
+from arvo_ray.core._ids import derived_event_id
 from arvo_ray.core.telemetry import (
     ATTR_ARVO_SPAN_KIND,
     ATTR_OPENINFERENCE_SPAN_KIND,
@@ -251,6 +252,9 @@ class ArvoEventHandler:
                     executionunits=self.executionunits,
                     domains=self.default_event_emission_domains["system_error"],
                     headers=headers,
+                    id_for=lambda index, domain: derived_event_id(
+                        event.id, self.system_error_schema.type, index, domain
+                    ),
                 )
                 record_emittables(span, events)
                 return ExecutionResult(events=events)
@@ -271,8 +275,8 @@ class ArvoEventHandler:
         headers: dict[str, str | None],
     ) -> list[ArvoEvent]:
         events: list[ArvoEvent] = []
-        for raw in normalize_outputs(
-            result, where=f"Handler {self.source} v{version.contract.version}"
+        for index, raw in enumerate(
+            normalize_outputs(result, where=f"Handler {self.source} v{version.contract.version}")
         ):
             domains = resolve_domains(
                 raw.get("domain") or self.default_event_emission_domains["emits"],
@@ -291,7 +295,7 @@ class ArvoEventHandler:
                         data=raw.get("data"),
                         source=self.source,
                         subject=event.subject,
-                        id=raw.get("id"),
+                        id=raw.get("id") or derived_event_id(event.id, self.source, index, domain),
                         time=raw.get("time"),
                         to=raw.get("to") or event.redirectto or event.source,
                         redirectto=raw.get("redirectto"),

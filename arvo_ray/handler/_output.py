@@ -70,7 +70,7 @@ def normalize_outputs(result: Any, *, where: str) -> list[dict[str, Any]]:
     """
     if result is None:
         return []
-    if isinstance(result, Mapping):
+    if isinstance(result, Mapping | BaseModel):
         return [_plain(result, where, 0)]
     if isinstance(result, list | tuple):
         return [_plain(item, where, index) for index, item in enumerate(result)]

@@ -71,6 +71,14 @@ class StateMachine:
         )
         raise_problems(self.id, problems)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The node tree holds identity sentinels and cross-references: ship the definition and
+        # rebuild the tree on the other side (machines travel to Ray workers).
+        return (
+            _rebuild_machine,
+            (self.config, dict(self._actions), dict(self._guards), self._tree.max_microsteps),
+        )
+
     @property
     def has_parallel_states(self) -> bool:
         """Whether any state is parallel (Arvo locks the workflow's memory if so)."""
@@ -207,6 +215,15 @@ def _initial_context(context: Any, input: Any) -> dict[str, Any]:
         return dict(result)
     # A copy, so no run can ever reach (and mutate) the definition's own dict.
     return copy.deepcopy(dict(context))
+
+
+def _rebuild_machine(
+    config: Mapping[str, Any],
+    actions: Mapping[str, Any],
+    guards: Mapping[str, Any],
+    max_microsteps: int,
+) -> StateMachine:
+    return StateMachine(config, actions=actions, guards=guards, max_microsteps=max_microsteps)
 
 
 class MachineSetup:

@@ -1,1 +1,19 @@
-"""arvo_ray.runtime"""
+"""The Ray runtime: handler tasks, workflow actors, the broker actor and ``ArvoRuntime``.
+
+This is the only package that imports ``ray``; it places the pure core onto tasks and actors
+and never re-decides a rule of it.
+"""
+
+from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
+from arvo_ray.runtime._outcome import DeadLetter, RunResult, StepOutcome
+from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
+
+__all__ = [
+    "ActorMachineMemory",
+    "ArvoRuntime",
+    "DeadLetter",
+    "MemoryActor",
+    "RunResult",
+    "StepOutcome",
+    "default_memory_path",
+]

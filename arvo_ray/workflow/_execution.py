@@ -85,10 +85,6 @@ class StepOutput:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-def _subject_text(subject: str) -> str:
-    return subject if len(subject) <= 120 else subject[:117] + "..."
-
-
 class WorkflowHandler(ABC):
     """Base of workflow handlers (orchestrators and resumables): the shared step sequence.
 
@@ -140,7 +136,7 @@ class WorkflowHandler(ABC):
         except Exception as exc:
             raise TransactionViolation(
                 TransactionViolationCause.LOCK_FAILURE,
-                f"Error acquiring lock for event (subject={_subject_text(event.subject)}): {exc}",
+                f"Error acquiring lock for event (subject={event.subject}): {exc}",
                 initiating_event=event.to_dict(),
             ) from exc
         if not acquired:
@@ -168,7 +164,7 @@ class WorkflowHandler(ABC):
         except Exception as exc:
             raise TransactionViolation(
                 TransactionViolationCause.READ_FAILURE,
-                f"Error reading state for event (subject={_subject_text(event.subject)}): {exc}",
+                f"Error reading state for event (subject={event.subject}): {exc}",
                 initiating_event=event.to_dict(),
             ) from exc
 
@@ -180,7 +176,7 @@ class WorkflowHandler(ABC):
         except Exception as exc:
             raise TransactionViolation(
                 TransactionViolationCause.WRITE_FAILURE,
-                f"Error writing state for event (subject={_subject_text(event.subject)}): {exc}",
+                f"Error writing state for event (subject={event.subject}): {exc}",
                 initiating_event=event.to_dict(),
             ) from exc
 

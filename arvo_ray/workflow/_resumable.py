@@ -217,8 +217,8 @@ class ArvoResumable(WorkflowHandler):
                 "subject": event.subject,
                 "events": {
                     "consumed": event.to_dict(),
-                    "produced": [item.to_dict() for item in emitted],
                     "expected": {item.id: [] for item in emitted} if emitted else expected,
+                    "produced": [item.to_dict() for item in emitted],
                 },
                 "state$$": new_context,
             }

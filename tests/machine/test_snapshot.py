@@ -147,3 +147,42 @@ def test_should_drive_scripts_with_the_functional_api() -> None:
     start, _ = initial_transition(machine)
     assert transition(machine, start, {"type": "E"})[0]["value"] == "b"
     assert drive(machine, ["E"])[-1][0]["value"] == "b"
+
+
+def test_a_pickled_machine_behaves_like_the_original() -> None:
+    """Machines travel to other processes (Ray workers) by pickle, and still run identically."""
+    import pickle
+
+    import ray.cloudpickle as cloudpickle
+
+    from arvo_ray.machine import assign, create_machine, emit
+
+    machine = create_machine(
+        {
+            "id": "shipped",
+            "context": {"n": 0},
+            "initial": "a",
+            "states": {
+                "a": {
+                    "on": {
+                        "GO": {
+                            "target": "b",
+                            "actions": assign({"n": lambda a: a.context["n"] + 1}),
+                        }
+                    }
+                },
+                "b": {
+                    "entry": emit(lambda a: {"type": "entered", "n": a.context["n"]}),
+                    "type": "final",
+                },
+            },
+            "output": lambda a: {"n": a.context["n"]},
+        }
+    )
+    copy = pickle.loads(cloudpickle.dumps(machine))
+    for candidate in (machine, copy):
+        snapshot, _ = candidate.initial_transition()
+        snapshot, emitted = candidate.transition(snapshot, {"type": "GO"})
+        assert snapshot["status"] == "done"
+        assert snapshot["output"] == {"n": 1}
+        assert emitted == [{"type": "entered", "n": 1}]

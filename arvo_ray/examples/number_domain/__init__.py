@@ -37,10 +37,12 @@ from arvo_ray.examples.number_domain.orchestrators import (
     number_modifier_orchestrator,
 )
 from arvo_ray.examples.number_domain.resumables import decrement_resumable, increment_resumable
+from arvo_ray.examples.number_domain.store import SQLiteKeyValueStore
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 
 __all__ = [
     "NumberDomain",
+    "SQLiteKeyValueStore",
     "arithmetic_machine",
     "build_number_domain",
     "decrement_contract",

@@ -13,6 +13,7 @@ from arvo_ray.examples.number_domain.contracts import (
     value_read_contract,
     value_write_contract,
 )
+from arvo_ray.handler import ArvoDomain
 from arvo_ray.machine import assign, emit
 from arvo_ray.machine._arvo_machine import ArvoMachine, enqueue_arvo_event, setup_arvo_machine
 from arvo_ray.memory import IMachineMemory
@@ -78,7 +79,7 @@ def arithmetic_machine(kind: str, version: str) -> ArvoMachine:
         }
     ).create_machine(
         {
-            "id": f"machine{version.replace('.', '')}",
+            "id": f"machineV{version.replace('.', '')}",
             "context": lambda a: {
                 "key": a.input["data"]["key"],
                 "value": 0,
@@ -142,9 +143,9 @@ def _modifier_error(args: Any) -> dict[str, Any]:
     return {"errors": [*args.context["errors"], args.event["data"]]}
 
 
-def _child_call(kind: str, parent_subject: Any) -> Any:
-    return emit(
-        lambda a: {
+def _child_call(kind: str, parent_subject: Any, *, local: bool = False) -> Any:
+    def call(a: Any) -> dict[str, Any]:
+        raw: dict[str, Any] = {
             "type": f"arvo.orc.{kind}",
             "data": {
                 "parentSubject$$": parent_subject(a),
@@ -153,22 +154,29 @@ def _child_call(kind: str, parent_subject: Any) -> Any:
                 "trend": a.context["trend"],
             },
         }
-    )
+        if local:
+            raw["domain"] = [ArvoDomain.LOCAL]
+        return raw
+
+    return emit(call)
 
 
 def _operation_state(kind: str, version: str) -> dict[str, Any]:
     own = lambda a: a.context["currentSubject$$"]  # noqa: E731 - small selector
     short = "inc" if kind == "increment" else "dec"
     if version == "0.0.1":
-        entry: list[Any] = [_child_call(short, own)]
+        # Version 0.0.1 also queues a notification nobody subscribes to (after the emits).
+        entry: list[Any] = [
+            _child_call(short, own),
+            enqueue_arvo_event({"type": "com.notif.test", "data": {}}),
+        ]
     elif kind == "decrement":
         # Version 0.0.2 deliberately makes a second child call with an invalid parent subject
         # (an ExecutionViolation), as in the reference domain.
         entry = [_child_call(short, own), _child_call(short, lambda a: "test")]
     else:
         # ...and a second increment call that starts an independent root workflow.
-        entry = [_child_call(short, own), _child_call(short, lambda a: None)]
-    entry.append(enqueue_arvo_event({"type": "com.notif.test", "data": {}}))
+        entry = [_child_call(short, own), _child_call(short, lambda a: None, local=True)]
     return {
         "entry": entry,
         "on": {
@@ -204,7 +212,7 @@ def number_modifier_machine(version: str) -> ArvoMachine:
         }
     ).create_machine(
         {
-            "id": f"machine{version.replace('.', '')}",
+            "id": f"machineV{version.replace('.', '')}",
             "context": lambda a: {
                 **a.input["data"],
                 "currentSubject$$": a.input["subject"],
@@ -270,7 +278,7 @@ def number_modifier_machine(version: str) -> ArvoMachine:
                                         *a.context["errors"],
                                         {
                                             "errorName": "OperationRouteFailure",
-                                            "errorMessage": f"Invalid operation {a.context['operation']}",
+                                            "errorMessage": "Failed to route to the required operation",
                                             "errorStack": None,
                                         },
                                     ]

@@ -1,0 +1,96 @@
+"""What runs inside Ray workers: handler tasks and workflow host actors.
+
+Both only place the pure core: a handler task calls ``handler.execute``; a host actor runs
+:class:`~arvo_ray.runtime._host.WorkflowHost`. Errors come back as values
+(:class:`~arvo_ray.runtime._outcome.StepOutcome`), so violations keep their type and are not
+logged as task failures by Ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+
+from arvo_ray.core import ArvoEvent
+from arvo_ray.handler import IArvoEventHandler
+from arvo_ray.memory import IMachineMemory
+from arvo_ray.runtime._host import WorkflowHost
+from arvo_ray.runtime._outcome import StepOutcome
+from arvo_ray.workflow import WorkflowHandler
+
+__all__ = ["WorkflowHostActor", "run_handler_batch"]
+
+# Handlers are shipped once per process (by object reference) and kept here afterwards.
+_HANDLER_CACHE: dict[str, IArvoEventHandler] = {}
+
+
+async def _execute(handler: IArvoEventHandler, event: ArvoEvent) -> StepOutcome:
+    try:
+        result = await handler.execute(event)
+    except Exception as error:
+        return StepOutcome(error=error)
+    return StepOutcome(events=result.events)
+
+
+async def _execute_all(
+    handler: IArvoEventHandler, events: Sequence[ArvoEvent]
+) -> list[StepOutcome]:
+    return list(await asyncio.gather(*(_execute(handler, event) for event in events)))
+
+
+def _handler_from(box: Sequence[Any]) -> IArvoEventHandler:
+    # The reference arrives in a list so Ray does not resolve (and deserialise) it per task.
+    ref = box[0]
+    key = ref.hex()
+    handler = _HANDLER_CACHE.get(key)
+    if handler is None:
+        handler = _HANDLER_CACHE[key] = ray.get(ref)
+    return handler
+
+
+@ray.remote(max_retries=3)
+def run_handler_batch(box: Sequence[Any], events: Sequence[ArvoEvent]) -> list[StepOutcome]:
+    """Run a stateless handler on a batch of events (retried if the worker dies: handlers are pure)."""
+    return asyncio.run(_execute_all(_handler_from(box), events))
+
+
+class WorkflowHostActor:
+    """A Ray actor hosting workflow instances: one (instance placement) or many (sharded).
+
+    Restarted actors re-run this constructor and recover everything from memory: the actor
+    holds no state that is not in the memory, only a warm cache of it.
+    """
+
+    def __init__(
+        self,
+        workflows: list[WorkflowHandler],
+        memory: IMachineMemory,
+        name: str,
+        cache_entries: int = 4096,
+    ) -> None:
+        self.name = name
+        owner = f"{name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host = WorkflowHost(workflows, memory.for_owner(owner), cache_entries=cache_entries)
+
+    async def handle_batch(self, events: list[ArvoEvent]) -> list[StepOutcome]:
+        return await self.host.handle_batch(events)
+
+    def stats(self) -> dict[str, Any]:
+        cache = self.host.memory
+        return {
+            "name": self.name,
+            "pid": os.getpid(),
+            "node": ray.get_runtime_context().get_node_id(),
+            "steps": self.host.steps,
+            "retries": self.host.retries,
+            "cache_hits": cache.hits,
+            "cache_misses": cache.misses,
+        }
+
+    def ping(self) -> str:
+        return self.name

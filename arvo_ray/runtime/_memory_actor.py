@@ -1,0 +1,138 @@
+"""The embedded cluster memory: one actor on the head node serving a SQLite file to everyone.
+
+``SimpleMachineMemory`` lives inside one process, and a SQLite file is only safe to share
+between processes of one machine. On a Ray cluster, workflow actors may run on any node, so
+the default memory is this actor, pinned to the head node, with a client
+(:class:`ActorMachineMemory`) that any process can hold. Each client has its own owner token,
+so locks and fencing work per workflow actor exactly as with a local memory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, Self
+
+import ray
+
+from arvo_ray.memory import DEFAULT_LOCK_TTL, MemoryBackendError, SQLiteMachineMemory
+
+__all__ = ["ActorMachineMemory", "MemoryActor", "start_memory_actor"]
+
+HEAD_NODE_RESOURCE = "node:__internal_head__"
+
+
+class MemoryActor:
+    """Serves one ``SQLiteMachineMemory`` file; errors are returned, not raised, to keep their type."""
+
+    def __init__(self, path: str, lock_ttl: float = DEFAULT_LOCK_TTL) -> None:
+        self.path = path
+        self.memory = SQLiteMachineMemory(path, lock_ttl=lock_ttl)
+        self._views: dict[str, SQLiteMachineMemory] = {}
+
+    def _view(self, owner: str) -> SQLiteMachineMemory:
+        view = self._views.get(owner)
+        if view is None:
+            # Views remember which ids their owner locked (for fencing): keep one per owner.
+            view = self._views[owner] = self.memory.for_owner(owner)
+        return view
+
+    async def call(self, owner: str, operation: str, *args: Any) -> tuple[bool, Any]:
+        try:
+            return True, await getattr(self._view(owner), operation)(*args)
+        except Exception as error:
+            return False, error
+
+    def release_owner(self, owner: str) -> None:
+        """Forget an owner's view (its actor is gone)."""
+        self._views.pop(owner, None)
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": self.path, "owners": len(self._views), "lock_ttl": self.memory.lock_ttl}
+
+
+class ActorMachineMemory:
+    """An :class:`~arvo_ray.memory.IMachineMemory` client of a :class:`MemoryActor`.
+
+    Picklable: ship it to any Ray process; call :meth:`for_owner` there to get an owner token
+    of that process's own.
+    """
+
+    def __init__(
+        self, actor: Any, *, lock_ttl: float = DEFAULT_LOCK_TTL, owner: str | None = None
+    ) -> None:
+        self.actor = actor
+        self._lock_ttl = lock_ttl
+        self._owner = owner or f"arvo-{uuid.uuid4().hex}"
+
+    @property
+    def owner(self) -> str:
+        return self._owner
+
+    @property
+    def lock_ttl(self) -> float:
+        return self._lock_ttl
+
+    def for_owner(self, owner: str) -> Self:
+        return type(self)(self.actor, lock_ttl=self._lock_ttl, owner=owner)
+
+    async def _call(self, operation: str, *args: Any) -> Any:
+        try:
+            ok, value = await self.actor.call.remote(self._owner, operation, *args)
+        except ray.exceptions.RayError as exc:
+            raise MemoryBackendError(
+                f"The memory actor is unreachable ({type(exc).__name__}): {exc}",
+                operation=operation,
+                backend="ray-actor",
+            ) from exc
+        if not ok:
+            raise value
+        return value
+
+    async def read(self, id: str) -> dict[str, Any] | None:
+        return await self._call("read", id)  # type: ignore[no-any-return]
+
+    async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
+        await self._call("write", id, dict(data), None if prev is None else dict(prev))
+
+    async def lock(self, id: str) -> bool:
+        return bool(await self._call("lock", id))
+
+    async def unlock(self, id: str) -> bool:
+        return bool(await self._call("unlock", id))
+
+    async def list_ids(self, prefix: str = "") -> list[str]:
+        return await self._call("list_ids", prefix)  # type: ignore[no-any-return]
+
+    async def locks(self) -> list[Any]:
+        return await self._call("locks")  # type: ignore[no-any-return]
+
+    async def force_unlock(self, id: str) -> bool:
+        return bool(await self._call("force_unlock", id))
+
+    async def read_meta(self, id: str) -> Any:
+        return await self._call("read_meta", id)
+
+    def __repr__(self) -> str:
+        return f"ActorMachineMemory(owner={self._owner!r})"
+
+
+def start_memory_actor(
+    *, name: str, namespace: str, path: str, lock_ttl: float = DEFAULT_LOCK_TTL
+) -> ActorMachineMemory:
+    """Start (or find) the named memory actor on the head node and return a client."""
+    actor = (
+        ray.remote(MemoryActor)
+        .options(
+            name=name,
+            namespace=namespace,
+            get_if_exists=True,
+            lifetime="detached",
+            num_cpus=0,
+            max_concurrency=1000,
+            max_restarts=-1,
+            resources={HEAD_NODE_RESOURCE: 0.001},
+        )
+        .remote(path, lock_ttl)
+    )
+    return ActorMachineMemory(actor, lock_ttl=lock_ttl)

@@ -1,0 +1,317 @@
+"""``ArvoRuntime``: the user's entry point to run Arvo handlers and workflows on Ray.
+
+From a script or a notebook: register handlers, orchestrators and resumables, choose a memory
+and a placement, then ``run`` events. The runtime starts Ray if needed (or joins the cluster
+named by ``address``/``RAY_ADDRESS``), ships every handler once, and starts a broker actor that
+routes events between stateless handler tasks and workflow actors.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import ray
+
+from arvo_ray.core import ArvoEvent
+from arvo_ray.handler import IArvoEventHandler
+from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
+from arvo_ray.runtime._broker import BrokerActor, BrokerConfig
+from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
+from arvo_ray.runtime._outcome import DeadLetter, RunResult
+from arvo_ray.runtime._sync import run_sync
+from arvo_ray.workflow import ArvoOrchestrator, ArvoResumable, WorkflowHandler
+
+__all__ = ["ArvoRuntime", "default_memory_path"]
+
+Placement = Literal["instance", "sharded"]
+
+
+def default_memory_path(name: str) -> Path:
+    """Where the embedded default memory of runtime ``name`` lives: ``~/.arvo_ray/<name>.sqlite3``."""
+    return Path(os.environ.get("ARVO_RAY_HOME", Path.home() / ".arvo_ray")) / f"{name}.sqlite3"
+
+
+def _check_handlers(handlers: Iterable[Any], kind: str, expected: tuple[type, ...]) -> list[Any]:
+    items = list(handlers)
+    for item in items:
+        if not isinstance(item, expected):
+            names = " or ".join(t.__name__ for t in expected)
+            raise TypeError(f"{kind} must be {names} objects, got {type(item).__name__}: {item!r}")
+    return items
+
+
+class ArvoRuntime:
+    """Run Arvo handlers and workflows on a local or remote Ray cluster.
+
+    Args:
+        handlers: Stateless handlers (``ArvoEventHandler``); each event runs as a Ray task.
+        orchestrators: ``ArvoOrchestrator`` workflows.
+        resumables: ``ArvoResumable`` workflows.
+        memory: Where workflow state lives. Default: a SQLite file (``sqlite_path``, else
+            :func:`default_memory_path`) served by a memory actor on the head node. A
+            ``SQLiteMachineMemory`` is served the same way; other memories (e.g.
+            ``RedisMachineMemory``) are used directly by every workflow actor.
+            ``SimpleMachineMemory`` is refused: it lives in one process.
+        placement: ``"instance"`` (one named actor per workflow instance, at most
+            ``max_live_instances`` alive) or ``"sharded"`` (``num_hosts`` host actors, each
+            hosting many instances: the throughput mode).
+        name: Prefix of this runtime's actor names (unique by default). Re-using a name
+            re-attaches to that runtime's actors and memory.
+        namespace: Ray namespace of the actors.
+        address: Ray cluster address (default: ``RAY_ADDRESS`` or a new local cluster), used
+            only when Ray is not initialised yet.
+        num_hosts: Host actors of the sharded placement.
+        max_live_instances: Cap on live instance actors (instance placement).
+        idle_timeout: Seconds after which an idle instance actor is passivated.
+        max_in_flight: Bound on events being processed at once (backpressure).
+        max_batch: Largest batch of events sent in one Ray call.
+        handler_options: Ray options for handler tasks (default ``num_cpus=1``).
+        host_options: Ray options per host actor (cycled), e.g. ``[{"resources": {"a": 1}}]``.
+        instance_options: Ray options for instance actors, e.g. ``{"scheduling_strategy":
+            "SPREAD"}``.
+        ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
+
+    Example:
+        >>> runtime = ArvoRuntime(handlers=[add_handler], orchestrators=[calc])  # doctest: +SKIP
+        >>> result = runtime.run(init_event)  # doctest: +SKIP
+        >>> result.final.data  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        handlers: Iterable[IArvoEventHandler] = (),
+        orchestrators: Iterable[ArvoOrchestrator] = (),
+        resumables: Iterable[ArvoResumable] = (),
+        memory: IMachineMemory | None = None,
+        placement: Placement = "instance",
+        name: str | None = None,
+        namespace: str = "arvo",
+        address: str | None = None,
+        sqlite_path: str | os.PathLike[str] | None = None,
+        num_hosts: int = 2,
+        max_live_instances: int = 16,
+        idle_timeout: float = 30.0,
+        max_in_flight: int = 4096,
+        max_batch: int = 64,
+        handler_options: dict[str, Any] | None = None,
+        host_options: Sequence[dict[str, Any]] | None = None,
+        instance_options: dict[str, Any] | None = None,
+        ray_init_options: dict[str, Any] | None = None,
+    ) -> None:
+        if placement not in ("instance", "sharded"):
+            raise ValueError(f"placement must be 'instance' or 'sharded', got {placement!r}")
+        if num_hosts < 1 or max_live_instances < 1:
+            raise ValueError("num_hosts and max_live_instances must be at least 1")
+        if isinstance(memory, SimpleMachineMemory):
+            raise ValueError(
+                "SimpleMachineMemory keeps its records inside one Python process, but on Ray "
+                "every workflow actor is a separate process (possibly on another node): each "
+                "would see its own empty memory. Use the default (a SQLite file served by a "
+                "memory actor), SQLiteMachineMemory(path) or RedisMachineMemory(url)."
+            )
+        handler_list = _check_handlers(handlers, "handlers", (IArvoEventHandler,))
+        workflows: list[WorkflowHandler] = [
+            *_check_handlers(orchestrators, "orchestrators", (ArvoOrchestrator,)),
+            *_check_handlers(resumables, "resumables", (ArvoResumable,)),
+        ]
+        if not handler_list and not workflows:
+            raise ValueError("An ArvoRuntime needs at least one handler, orchestrator or resumable")
+        self.name = name or f"arvo-{uuid.uuid4().hex[:8]}"
+        self.namespace = namespace
+        self.placement = placement
+        self._started_ray = False
+        if not ray.is_initialized():
+            options = {
+                "namespace": namespace,
+                "include_dashboard": False,
+                **(ray_init_options or {}),
+            }
+            ray.init(address=address or os.environ.get("RAY_ADDRESS"), **options)
+            self._started_ray = True
+        self._owns_memory_actor = memory is None or isinstance(memory, SQLiteMachineMemory)
+        if self._owns_memory_actor:
+            path = (
+                Path(memory.path)
+                if isinstance(memory, SQLiteMachineMemory)
+                else Path(sqlite_path or default_memory_path(self.name))
+            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.memory_path: Path | None = path.resolve()
+            lock_ttl = memory.lock_ttl if memory is not None else 30.0
+            self.memory: IMachineMemory = start_memory_actor(
+                name=f"{self.name}-memory",
+                namespace=namespace,
+                path=str(self.memory_path),
+                lock_ttl=lock_ttl,
+            )
+        else:
+            assert memory is not None
+            self.memory_path = None
+            self.memory = memory
+        config = BrokerConfig(
+            name=self.name,
+            namespace=namespace,
+            handlers=handler_list,
+            workflows=workflows,
+            memory=self.memory,
+            placement=placement,
+            num_hosts=num_hosts,
+            max_live_instances=max_live_instances,
+            idle_timeout=idle_timeout,
+            max_in_flight=max_in_flight,
+            max_batch=max_batch,
+            handler_options=dict(handler_options or {}),
+            host_options=[dict(o) for o in (host_options or [])],
+            instance_options=dict(instance_options or {}),
+        )
+        self._broker = (
+            ray.remote(BrokerActor)
+            .options(
+                name=f"{self.name}-broker",
+                namespace=namespace,
+                get_if_exists=True,
+                lifetime="detached",
+                num_cpus=0,
+                max_concurrency=100_000,
+                max_restarts=-1,
+            )
+            .remote(config)
+        )
+        self.topics: dict[str, list[str]] = ray.get(self._broker.ready.remote())
+        self._closed = False
+
+    # -- running events ----------------------------------------------------------------------
+
+    def submit(self, event: ArvoEvent) -> ray.ObjectRef:
+        """Start the chain of ``event`` without waiting; ``ray.get`` (or ``await``) the result."""
+        self._check_open()
+        if not isinstance(event, ArvoEvent):
+            raise TypeError(f"submit() takes an ArvoEvent, got {type(event).__name__}")
+        return self._broker.run.remote(event)
+
+    def run(self, event: ArvoEvent, *, timeout: float | None = None) -> RunResult:
+        """Run the chain of ``event`` to its end and return what it produced.
+
+        Raises:
+            ray.exceptions.GetTimeoutError: the chain did not end within ``timeout`` seconds.
+        """
+        return ray.get(self.submit(event), timeout=timeout)  # type: ignore[no-any-return]
+
+    async def run_async(self, event: ArvoEvent) -> RunResult:
+        """``await``-able :meth:`run` (for notebooks and async applications)."""
+        return await self.submit(event)  # type: ignore[no-any-return]
+
+    def run_many(
+        self,
+        events: Sequence[ArvoEvent],
+        *,
+        progress: bool | None = None,
+        window: int = 2000,
+        timeout: float | None = None,
+    ) -> list[RunResult]:
+        """Run many chains concurrently (at most ``window`` submitted at once); results in order.
+
+        A progress bar (tqdm) is shown when ``progress`` is true, or by default for 50+ events.
+        """
+        events = list(events)
+        show = progress if progress is not None else len(events) >= 50
+        bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(events), desc=f"arvo {self.placement}", unit="wf")
+        results: list[RunResult | None] = [None] * len(events)
+        pending: dict[ray.ObjectRef, int] = {}
+        deadline = None if timeout is None else time.monotonic() + timeout
+        next_index = 0
+        try:
+            while next_index < len(events) or pending:
+                while next_index < len(events) and len(pending) < window:
+                    pending[self.submit(events[next_index])] = next_index
+                    next_index += 1
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=remaining)
+                if not done:
+                    raise TimeoutError(
+                        f"run_many: {len(pending)} chains still running after {timeout} s"
+                    )
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+                for ref in ready:
+                    results[pending.pop(ref)] = ray.get(ref)
+                if bar is not None:
+                    bar.update(len(ready))
+        finally:
+            if bar is not None:
+                bar.close()
+        return [r for r in results if r is not None]
+
+    # -- inspection ----------------------------------------------------------------------------
+
+    def state(self, subject: str) -> dict[str, Any] | None:
+        """The stored record of the workflow instance ``subject`` (``None`` if unknown)."""
+        self._check_open()
+        return run_sync(self.memory.read(subject))
+
+    def stats(self) -> dict[str, Any]:
+        """Counters of the broker and the placement (events routed, errors, live actors...)."""
+        self._check_open()
+        stats: dict[str, Any] = ray.get(self._broker.stats.remote())
+        stats["name"] = self.name
+        stats["memory"] = str(self.memory_path) if self.memory_path else repr(self.memory)
+        return stats
+
+    def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
+        """Events that raised a violation or failed, with their errors (most recent last)."""
+        self._check_open()
+        return ray.get(self._broker.get_dead_letters.remote(limit))  # type: ignore[no-any-return]
+
+    def unrouted(self, limit: int | None = None) -> list[ArvoEvent]:
+        """Events no handler or workflow subscribes to (they were returned to their callers)."""
+        self._check_open()
+        return ray.get(self._broker.get_unrouted.remote(limit))  # type: ignore[no-any-return]
+
+    def actor_names(self) -> list[str]:
+        """Names of the workflow actors currently alive."""
+        self._check_open()
+        return ray.get(self._broker.actor_names.remote())  # type: ignore[no-any-return]
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"ArvoRuntime {self.name!r} has been shut down")
+
+    def shutdown(self, *, stop_ray: bool = False) -> None:
+        """Stop this runtime's actors (the memory file stays). Idempotent.
+
+        Args:
+            stop_ray: Also ``ray.shutdown()`` (only if this runtime started Ray).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            ray.get(self._broker.shutdown.remote(), timeout=60)
+        except Exception:
+            pass
+        ray.kill(self._broker, no_restart=True)
+        if self._owns_memory_actor and isinstance(self.memory, ActorMachineMemory):
+            ray.kill(self.memory.actor, no_restart=True)
+        if stop_ray and self._started_ray:
+            ray.shutdown()
+
+    def __enter__(self) -> ArvoRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "running"
+        return f"ArvoRuntime(name={self.name!r}, placement={self.placement!r}, {state})"
