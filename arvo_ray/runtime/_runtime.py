@@ -8,6 +8,7 @@ routes events between stateless handler tasks and workflow actors.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -296,10 +297,8 @@ class ArvoRuntime:
         if self._closed:
             return
         self._closed = True
-        try:
+        with contextlib.suppress(Exception):
             ray.get(self._broker.shutdown.remote(), timeout=60)
-        except Exception:
-            pass
         ray.kill(self._broker, no_restart=True)
         if self._owns_memory_actor and isinstance(self.memory, ActorMachineMemory):
             ray.kill(self.memory.actor, no_restart=True)
