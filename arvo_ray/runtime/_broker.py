@@ -294,12 +294,12 @@ class BrokerActor:
             if isinstance(self.placement, _InstancePlacement):
                 await self.placement.reap_idle()
 
-    async def run(self, event: ArvoEvent) -> RunResult:
+    async def run(self, event: ArvoEvent, trace: bool = False) -> RunResult:
         """Route ``event`` and everything it causes; return when the chain has ended."""
         if self._reaper is None and isinstance(self.placement, _InstancePlacement):
             self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
         started = time.perf_counter()
-        result = RunResult()
+        result = RunResult(trace=[] if trace else None)
         self.counters["runs"] += 1
         self.counters["runs_active"] += 1
         try:
@@ -312,6 +312,8 @@ class BrokerActor:
         return result
 
     async def _route(self, event: ArvoEvent, result: RunResult) -> None:
+        if result.trace is not None:
+            result.trace.append(event)
         if event.domain:
             result.domained.append(event)
             self.counters["domained"] += 1

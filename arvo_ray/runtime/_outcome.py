@@ -52,6 +52,7 @@ class RunResult:
         domained: Events addressed to another domain's bus.
         hops: How many events were routed to a handler or workflow.
         seconds: Wall-clock duration of the chain.
+        trace: Every event of the chain in routing order (only when asked for: ``trace=True``).
     """
 
     final: ArvoEvent | None = None
@@ -60,6 +61,7 @@ class RunResult:
     domained: list[ArvoEvent] = field(default_factory=list)
     hops: int = 0
     seconds: float = 0.0
+    trace: list[ArvoEvent] | None = None
 
     @property
     def ok(self) -> bool:

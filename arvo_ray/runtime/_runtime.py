@@ -189,24 +189,29 @@ class ArvoRuntime:
 
     # -- running events ----------------------------------------------------------------------
 
-    def submit(self, event: ArvoEvent) -> ray.ObjectRef:
-        """Start the chain of ``event`` without waiting; ``ray.get`` (or ``await``) the result."""
+    def submit(self, event: ArvoEvent, *, trace: bool = False) -> ray.ObjectRef:
+        """Start the chain of ``event`` without waiting; ``ray.get`` (or ``await``) the result.
+
+        With ``trace=True`` the result lists every event of the chain (``RunResult.trace``).
+        """
         self._check_open()
         if not isinstance(event, ArvoEvent):
             raise TypeError(f"submit() takes an ArvoEvent, got {type(event).__name__}")
-        return self._broker.run.remote(event)
+        return self._broker.run.remote(event, trace)
 
-    def run(self, event: ArvoEvent, *, timeout: float | None = None) -> RunResult:
+    def run(
+        self, event: ArvoEvent, *, timeout: float | None = None, trace: bool = False
+    ) -> RunResult:
         """Run the chain of ``event`` to its end and return what it produced.
 
         Raises:
             ray.exceptions.GetTimeoutError: the chain did not end within ``timeout`` seconds.
         """
-        return ray.get(self.submit(event), timeout=timeout)  # type: ignore[no-any-return]
+        return ray.get(self.submit(event, trace=trace), timeout=timeout)  # type: ignore[no-any-return]
 
-    async def run_async(self, event: ArvoEvent) -> RunResult:
+    async def run_async(self, event: ArvoEvent, *, trace: bool = False) -> RunResult:
         """``await``-able :meth:`run` (for notebooks and async applications)."""
-        return await self.submit(event)  # type: ignore[no-any-return]
+        return await self.submit(event, trace=trace)  # type: ignore[no-any-return]
 
     def run_many(
         self,
