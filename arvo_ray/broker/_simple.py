@@ -84,6 +84,12 @@ async def _maybe_await(value: Any) -> None:
         await value
 
 
+async def _call_listener(listener: Listener, event: ArvoEvent, publish: Publish) -> None:
+    # Called inside the coroutine so that a plain ``def`` listener's exception is gathered
+    # (and reported) like an async one's, instead of escaping before the gather starts.
+    await _maybe_await(listener(event, publish))
+
+
 class SimpleEventBroker:
     """A FIFO in-process event bus keyed by the event's ``to``.
 
@@ -119,6 +125,7 @@ class SimpleEventBroker:
         self._draining = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._idle_loop: asyncio.AbstractEventLoop | None = None
         self.handlers = list(handlers)
         for handler in self.handlers:
             self.subscribe(handler.source, self._listener_for(handler), assert_unique=True)
@@ -181,7 +188,18 @@ class SimpleEventBroker:
         if not self._draining:
             await self._drain()
         else:
-            await self._idle.wait()
+            await self._wait_idle()
+
+    async def _wait_idle(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._idle_loop is not loop:
+            # An asyncio.Event binds to the first loop that waits on it, but a broker outlives
+            # loops (a script calling asyncio.run twice, a notebook): rebind it to this one.
+            idle = asyncio.Event()
+            if self._idle.is_set():
+                idle.set()
+            self._idle, self._idle_loop = idle, loop
+        await self._idle.wait()
 
     async def _drain(self) -> None:
         self._draining = True
@@ -202,7 +220,7 @@ class SimpleEventBroker:
         token = _inside_listener.set(True)
         try:
             results = await asyncio.gather(
-                *(_maybe_await(listener(event, self.publish)) for listener in listeners),
+                *(_call_listener(listener, event, self.publish) for listener in listeners),
                 return_exceptions=True,
             )
         finally:

@@ -143,12 +143,16 @@ class ArvoEventHandler:
             "system_error": list(domains.get("system_error", [ArvoDomain.ORCHESTRATION_CONTEXT])),
         }
         self._span_name = span_name
+        # As in the original: user attributes may override the span kinds, but not the
+        # handler's identity (source, contract uri) or the execution attributes.
         self._span_attributes = {
             ATTR_ARVO_SPAN_KIND: ArvoExecutionSpanKind.EVENT_HANDLER,
             ATTR_OPENINFERENCE_SPAN_KIND: OpenInferenceSpanKind.CHAIN,
+            **(span_attributes or {}),
             "arvo.handler.source": contract.type,
             "arvo.contract.uri": contract.uri,
-            **(span_attributes or {}),
+            "arvo.handler.execution.type": "handler",
+            "arvo.handler.execution.status": "normal",
         }
 
     @property

@@ -47,13 +47,18 @@ def execution_span(
         record_exception=False,
         set_status_on_exception=False,
     ) as span:
-        span.set_status(Status(StatusCode.OK))
+        # OK is set on the way out, not up front: the SDK ignores any status change after OK,
+        # which would leave failed executions looking successful.
         try:
             yield span
         except Exception as exc:
             telemetry.exception_to_span(exc, span)
+            span.set_attribute("arvo.handler.execution.status", "failure")
             span.set_status(Status(StatusCode.ERROR, str(exc)))
             raise
+        status = getattr(span, "status", None)
+        if status is None or status.status_code is StatusCode.UNSET:
+            span.set_status(Status(StatusCode.OK))
 
 
 def span_headers(span: Span | None) -> dict[str, str | None]:

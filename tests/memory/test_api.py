@@ -23,6 +23,7 @@ from arvo_ray.memory._errors import short_id
 
 EXPECTED = [
     "DEFAULT_LOCK_TTL",
+    "CachedMachineMemory",
     "IMachineMemory",
     "InspectableMachineMemory",
     "LockExpiredError",
