@@ -193,10 +193,12 @@ class ArvoContract:
         if domain is not None and (
             not isinstance(domain, str) or DOMAIN_PATTERN.fullmatch(domain) is None
         ):
-            raise ValueError(
-                f"Contract (uri={uri}) domain {domain!r}: The domain must be non-empty string; "
-                "Domain must contain only lowercase letters, numbers, and dots"
-            )
+            # Only the rules actually broken are listed ('' breaks both, as in the original).
+            problems = []
+            if not isinstance(domain, str) or not domain:
+                problems.append("The domain must be non-empty string")
+            problems.append("Domain must contain only lowercase letters, numbers, and dots")
+            raise ValueError(f"Contract (uri={uri}) domain {domain!r}: {'; '.join(problems)}")
         parsed: dict[str, ContractVersion] = {}
         for version, spec in versions.items():
             if not isinstance(version, str) or SEMVER_PATTERN.fullmatch(version) is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import re
 import zlib
 from collections.abc import Mapping
@@ -219,15 +220,28 @@ def _semantic_errors(event: ArvoEvent) -> list[InitErrorDetails]:
                 reason=str(exc),
             )
         )
+    except RecursionError:
+        # A cyclic (or absurdly deep) structure: JSON.stringify throws on it too.
+        errors.append(
+            _error(
+                "data",
+                "json_serializable",
+                "The Arvo data object must be a JSON serializable object: {reason}",
+                "<cyclic or too deeply nested>",
+                reason="data is cyclic or too deeply nested",
+            )
+        )
     units = event.executionunits
-    if units is not None and (isinstance(units, bool) or units != units):
+    if units is not None and (isinstance(units, bool) or not math.isfinite(units)):
+        # NaN and +/-Infinity have no JSON form (JSON.stringify writes null), so an event
+        # carrying one could not round-trip through to_json()/from_json().
         errors.append(
             _error(
                 "executionunits",
                 "number_type",
-                "Expected a number, received {value}",
+                "Expected a finite number, received {received}",
                 units,
-                value=repr(units),
+                received=repr(units),
             )
         )
     domain = event.domain
@@ -267,9 +281,16 @@ def _semantic_errors(event: ArvoEvent) -> list[InitErrorDetails]:
                     key=key,
                 )
             )
-        if isinstance(item, float) and item != item:
+        if isinstance(item, float) and not math.isfinite(item):
             errors.append(
-                _error("extensions", "number_type", "Extension '{key}' is NaN", item, key=key)
+                _error(
+                    "extensions",
+                    "number_type",
+                    "Extension '{key}' must be a finite number (got {received})",
+                    item,
+                    key=key,
+                    received=repr(item),
+                )
             )
     return errors
 

@@ -40,9 +40,11 @@ WILDCARD_VERSION = "0.0.0"
 
 EVENT_TYPE_PATTERN = re.compile(r"[a-z0-9]+(\.[a-z0-9]+)+\.[a-z0-9]+")
 DOMAIN_PATTERN = re.compile(r"[a-z0-9.]+")
-SEMVER_PATTERN = re.compile(r"\d+\.\d+\.\d+")
+# [0-9], not \d: Python's \d also matches non-ASCII digits (e.g. Arabic-Indic), JavaScript's does not.
+SEMVER_PATTERN = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 _TIMESTAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9])(?:\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})"
 )
 
 
@@ -77,7 +79,7 @@ def parse_semantic_version(version: str) -> tuple[int, int, int]:
         raise ValueError(f"Invalid semantic version format: {version}")
     numbers = []
     for part in parts[:3]:
-        digits = re.match(r"\s*[+-]?\d+", part)
+        digits = re.match(r"\s*[+-]?[0-9]+", part)
         if digits is None:
             raise ValueError(f"Invalid version number in {version}")
         numbers.append(int(digits.group(0)))

@@ -122,13 +122,17 @@ def _schema_issues(content: Any) -> list[str]:
         issues.append("meta: Required object")
     else:
         for key, value in meta.items():
-            if not isinstance(value, str):
+            if not isinstance(key, str):
+                # json.dumps would silently turn 1 into "1" and True into "true".
+                issues.append(f"meta: key {key!r} must be a string, got {type(key).__name__}")
+            elif not isinstance(value, str):
                 issues.append(f"meta.{key}: Expected string, received {type(value).__name__}")
     return issues
 
 
 def _encode(content: Mapping[str, Any]) -> str:
-    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+    """Raises ``TypeError``/``ValueError`` for content with no exact JSON form (sets, NaN...)."""
+    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return base64.b64encode(zlib.compress(text.encode("utf-8"))).decode("ascii")
 
 
@@ -161,6 +165,8 @@ def _parse_cached(subject: str) -> str:
         content = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidSubjectError(_parse_message(f"not JSON ({exc})", subject)) from exc
+    except RecursionError as exc:
+        raise InvalidSubjectError(_parse_message("JSON nested too deeply", subject)) from exc
     issues = _schema_issues(content)
     if issues:
         raise InvalidSubjectError(
@@ -196,10 +202,17 @@ class ArvoOrchestrationSubject:
             InvalidSubjectError: the content breaks the subject schema; every issue is listed.
         """
         issues = _schema_issues(content)
-        if issues:
+        encoded = None
+        if not issues:
+            try:
+                encoded = _encode(content)
+            except (TypeError, ValueError, RecursionError) as exc:
+                # Extra keys are kept as given, so they must be plain JSON too.
+                issues = [f"content is not JSON serialisable ({exc})"]
+        if encoded is None:
             try:
                 shown = json.dumps(content, indent=2, ensure_ascii=False, default=repr)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
                 shown = repr(content)
             raise InvalidSubjectError(
                 clean_string(
@@ -209,7 +222,7 @@ class ArvoOrchestrationSubject:
                 ),
                 issues,
             )
-        return _encode(content)
+        return encoded
 
     @staticmethod
     def new(
@@ -228,7 +241,10 @@ class ArvoOrchestrationSubject:
         """
         return ArvoOrchestrationSubject.create(
             {
-                "orchestrator": {"name": orchestrator, "version": version or WILDCARD_VERSION},
+                "orchestrator": {
+                    "name": orchestrator,
+                    "version": WILDCARD_VERSION if version is None else version,
+                },
                 "execution": {
                     "id": execution_id or new_uuid4(),
                     "initiator": initiator,

@@ -45,8 +45,8 @@ if TYPE_CHECKING:
     from arvo_ray.memory._redis import RedisMachineMemory
 
 __all__ = [
-    "DEFAULT_LOCK_TTL",
     "CachedMachineMemory",
+    "DEFAULT_LOCK_TTL",
     "IMachineMemory",
     "InspectableMachineMemory",
     "LockExpiredError",

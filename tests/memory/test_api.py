@@ -22,8 +22,8 @@ from arvo_ray.memory import (
 from arvo_ray.memory._errors import short_id
 
 EXPECTED = [
-    "DEFAULT_LOCK_TTL",
     "CachedMachineMemory",
+    "DEFAULT_LOCK_TTL",
     "IMachineMemory",
     "InspectableMachineMemory",
     "LockExpiredError",
