@@ -68,7 +68,6 @@ from arvo_ray.core.errors import (
 
 __all__ = [
     "ARVO_DATA_CONTENT_TYPE",
-    "WILDCARD_VERSION",
     "ArvoContract",
     "ArvoErrorSchema",
     "ArvoEvent",
@@ -92,6 +91,7 @@ __all__ = [
     "TransactionViolationCause",
     "VersionedArvoContract",
     "ViolationError",
+    "WILDCARD_VERSION",
     "clean_string",
     "compare_semantic_versions",
     "create_arvo_contract",

@@ -13,9 +13,9 @@ from arvo_ray.workflow._resumable import (
 )
 
 __all__ = [
-    "CONSUMED_IDS_KEPT",
     "ArvoOrchestrator",
     "ArvoResumable",
+    "CONSUMED_IDS_KEPT",
     "ResumableFunction",
     "ResumableInput",
     "StepInput",
