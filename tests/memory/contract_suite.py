@@ -42,6 +42,7 @@ __all__ = [
     "MemoryFactory",
     "TestConcurrency",
     "TestCopies",
+    "TestCrossProcess",
     "TestFencing",
     "TestInspection",
     "TestLocks",
@@ -651,26 +652,6 @@ class TestConcurrency:
         _assert_every_increment_landed_once(await memory.read("counter"))
         await _assert_one_version_per_write(memory)
 
-    async def test_cas_writers_in_spawned_processes(
-        self, memory_factory: MemoryFactory, memory: IMachineMemory
-    ) -> None:
-        """Processes (spawn) sharing the store by unpickling the memory lose no write."""
-        if not memory_factory.cross_process:
-            pytest.skip("this backend's storage is not shared between processes")
-        await memory.write("counter", {"counter": 0, "items": []}, None)
-        context = multiprocessing.get_context("spawn")
-        results = context.Queue()
-        processes = [
-            context.Process(
-                target=cas_process, args=(memory, "counter", f"w{w}", INCREMENTS, results)
-            )
-            for w in range(WRITERS)
-        ]
-        outcome = await asyncio.to_thread(_run_processes, processes, results)
-        assert all(isinstance(value, int) for value in outcome.values()), outcome
-        _assert_every_increment_landed_once(await memory.read("counter"))
-        await _assert_one_version_per_write(memory)
-
     async def test_exactly_one_of_many_tasks_gets_the_lock(self, memory: IMachineMemory) -> None:
         """Concurrent lock attempts by different owners: one True, the rest False."""
         results = await asyncio.gather(
@@ -689,12 +670,33 @@ class TestConcurrency:
         await asyncio.to_thread(_start_and_join, threads)
         assert sorted(value for _, value in results.items) == [False] * (WRITERS - 1) + [True]
 
+
+class TestCrossProcess:
+    """Backends whose storage processes share by unpickling the memory (SQLite, Redis).
+
+    Backend modules whose storage is per-process (``SimpleMachineMemory``) do not collect it.
+    """
+
+    async def test_cas_writers_in_spawned_processes(self, memory: IMachineMemory) -> None:
+        """Processes (spawn) sharing the store by unpickling the memory lose no write."""
+        await memory.write("counter", {"counter": 0, "items": []}, None)
+        context = multiprocessing.get_context("spawn")
+        results = context.Queue()
+        processes = [
+            context.Process(
+                target=cas_process, args=(memory, "counter", f"w{w}", INCREMENTS, results)
+            )
+            for w in range(WRITERS)
+        ]
+        outcome = await asyncio.to_thread(_run_processes, processes, results)
+        assert all(isinstance(value, int) for value in outcome.values()), outcome
+        _assert_every_increment_landed_once(await memory.read("counter"))
+        await _assert_one_version_per_write(memory)
+
     async def test_exactly_one_of_many_processes_gets_the_lock(
-        self, memory_factory: MemoryFactory, memory: IMachineMemory
+        self, memory: IMachineMemory
     ) -> None:
         """Spawned processes released together by a barrier: exactly one acquires."""
-        if not memory_factory.cross_process:
-            pytest.skip("this backend's storage is not shared between processes")
         await memory.write("warm-up", {}, None)  # create the store before the children open it
         context = multiprocessing.get_context("spawn")
         barrier, results = context.Barrier(WRITERS), context.Queue()
@@ -705,12 +707,8 @@ class TestConcurrency:
         outcome = await asyncio.to_thread(_run_processes, processes, results)
         assert sorted(outcome.values()) == [False] * (WRITERS - 1) + [True], outcome
 
-    def test_a_memory_pickles_into_a_view_of_the_same_owner(
-        self, memory_factory: MemoryFactory, memory: IMachineMemory
-    ) -> None:
+    def test_a_memory_pickles_into_a_view_of_the_same_owner(self, memory: IMachineMemory) -> None:
         """Cross-process backends travel by pickle and keep their owner and TTL."""
-        if not memory_factory.cross_process:
-            pytest.skip("this backend's storage is not shared between processes")
         view = memory.for_owner("traveller")
         copy = pickle.loads(pickle.dumps(view))
         assert type(copy) is type(memory)

@@ -11,6 +11,9 @@ from arvo_ray.memory import SimpleMachineMemory
 from .contract_suite import *  # noqa: F403
 from .contract_suite import MemoryFactory
 
+# Per-process storage: the cross-process behaviours do not apply.
+del TestCrossProcess  # noqa: F821
+
 
 @pytest.fixture
 def memory_factory() -> MemoryFactory:
