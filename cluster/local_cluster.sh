@@ -21,7 +21,7 @@ export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"
 
 start() {
   mkdir -p "$DIR"
-  "$RAY" start --head --node-ip-address=127.0.0.1 --ray-client-server-port=$((PORT + 1)) --port="$PORT" --num-cpus=0 \
+  "$RAY" start --head --node-ip-address=127.0.0.1 --port="$PORT" --num-cpus=0 \
     --resources='{"head": 100}' --include-dashboard=false --temp-dir="$DIR" \
     --object-store-memory=200000000 --disable-usage-stats >"$DIR/head.log" 2>&1 \
     || { echo "head failed to start, see $DIR/head.log:" >&2; tail -5 "$DIR/head.log" >&2; exit 1; }

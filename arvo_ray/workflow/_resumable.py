@@ -160,7 +160,8 @@ class ArvoResumable(WorkflowHandler):
         versioned_self = (
             self_contract.version(version) if version in self_contract.versions else self._latest
         )
-        record = copy.deepcopy(dict(step.record)) if step.record else None
+        # step.record is also the compare-and-set ``prev``: copy what is changed, never mutate it.
+        record = dict(step.record) if step.record else None
         if record is not None and record.get("status") == "done":
             return StepOutput(
                 raw_events=[],
@@ -176,7 +177,7 @@ class ArvoResumable(WorkflowHandler):
             expected[event.parentid] = [*expected[event.parentid], event.to_dict()]
         if record is not None:
             # As in the original, the function sees the record with this response filed in.
-            record.setdefault("events", {})["expected"] = expected
+            record["events"] = {**(record.get("events") or {}), "expected": expected}
         collected: dict[str, list[ArvoEvent]] = {}
         for responses in expected.values():
             for response in responses:
