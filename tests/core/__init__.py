@@ -1,0 +1,1 @@
+"""Conformance tests for ``arvo_ray.core`` (the port of arvo-core 3.x)."""
