@@ -30,9 +30,20 @@ __all__ = ["SimpleMachineMemory"]
 @dataclass(slots=True)
 class _Entry:
     text: str
-    digest: str
     version: int
     updated_at: float
+    _digest: str | None = None
+
+    @property
+    def digest(self) -> str:
+        # Computed on demand: the common compare-and-set matches on the stored text alone.
+        if self._digest is None:
+            self._digest = _json.digest("", _json.loads(self.text))
+        return self._digest
+
+    def matches(self, id: str, prev: Mapping[str, Any]) -> bool:
+        """Whether ``prev`` is this record as a JSON value (text first, canonical form if needed)."""
+        return _json.dumps(id, prev) == self.text or _json.digest(id, prev) == self.digest
 
 
 @dataclass(slots=True)
@@ -88,8 +99,6 @@ class SimpleMachineMemory(BaseMachineMemory):
         _json.check_id(id, "write")
         _json.check_data(id, data)
         text = _json.dumps(id, data)
-        new_digest = _json.digest(id, data)
-        prev_digest = None if prev is None else _json.digest(id, prev)
         store = self._store
         with store.mutex:
             now = self._clock()
@@ -104,19 +113,19 @@ class SimpleMachineMemory(BaseMachineMemory):
                 lock_ttl=self._lock_ttl,
             )
             current = store.records.get(id)
-            if prev_digest is None:
+            if prev is None:
                 if current is not None:
                     raise stale_error(id, prev_given=False, current_version=current.version)
                 version = 1
             else:
-                if current is None or current.digest != prev_digest:
+                if current is None or not current.matches(id, prev):
                     raise stale_error(
                         id,
                         prev_given=True,
                         current_version=None if current is None else current.version,
                     )
                 version = current.version + 1
-            store.records[id] = _Entry(text, new_digest, version, now)
+            store.records[id] = _Entry(text, version, now)
 
     async def lock(self, id: str) -> bool:
         """Lock ``id`` for :attr:`lock_ttl` seconds unless any live lock exists (not re-entrant)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +59,7 @@ class ResumableInput:
     service: ArvoEvent | None
     context: dict[str, Any] | None
     metadata: dict[str, Any] | None
-    collected_events: dict[str, list[ArvoEvent]]
+    collected_events: Mapping[str, list[ArvoEvent]]
     domain: dict[str, str | None]
     contracts: dict[str, Any]
     span: Span | None
@@ -67,6 +67,35 @@ class ResumableInput:
 
 ResumableFunction = Callable[[ResumableInput], Any | Awaitable[Any]]
 """``fn(input) -> None | {"context": ..., "output": ..., "services": [raw events]}``."""
+
+
+class _CollectedEvents(Mapping[str, list[ArvoEvent]]):
+    """Responses grouped by type, rebuilt as events only when the function looks at a type."""
+
+    def __init__(self, expected: Mapping[str, list[dict[str, Any]]], current: ArvoEvent) -> None:
+        self._raw: dict[str, list[dict[str, Any]]] = {}
+        for responses in expected.values():
+            for response in responses:
+                self._raw.setdefault(response["type"], []).append(response)
+        self._current = current
+        self._built: dict[str, list[ArvoEvent]] = {}
+
+    def __getitem__(self, key: str) -> list[ArvoEvent]:
+        if key not in self._built:
+            self._built[key] = [
+                self._current if raw["id"] == self._current.id else ArvoEvent.from_dict(raw)
+                for raw in self._raw[key]
+            ]
+        return self._built[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        return f"collected_events({ {k: len(v) for k, v in self._raw.items()} })"
 
 
 class ArvoResumable(WorkflowHandler):
@@ -178,10 +207,7 @@ class ArvoResumable(WorkflowHandler):
         if record is not None:
             # As in the original, the function sees the record with this response filed in.
             record["events"] = {**(record.get("events") or {}), "expected": expected}
-        collected: dict[str, list[ArvoEvent]] = {}
-        for responses in expected.values():
-            for response in responses:
-                collected.setdefault(response["type"], []).append(ArvoEvent.from_dict(response))
+        collected = _CollectedEvents(expected, event)
         is_init = validation.contract_type == "self"
         result = function(
             ResumableInput(
