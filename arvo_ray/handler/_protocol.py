@@ -15,9 +15,18 @@ OtelInherit = Literal["event", "context"]
 
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
-    """What one ``execute`` call produced: the events to publish, in order."""
+    """What one ``execute`` call produced: the events to publish, in order.
+
+    Attributes:
+        events: The events to publish.
+        committed: A workflow step wrote its new state (always ``False`` for plain handlers).
+        duplicate: The workflow had already consumed this event id; ``events`` are what that
+            earlier step emitted and has not seen acknowledged (re-published, same ids).
+    """
 
     events: list[ArvoEvent] = field(default_factory=list)
+    committed: bool = False
+    duplicate: bool = False
 
 
 @runtime_checkable

@@ -77,8 +77,10 @@ class WorkflowHostActor:
         owner = f"{name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = WorkflowHost(workflows, memory.for_owner(owner), cache_entries=cache_entries)
 
-    async def handle_batch(self, events: list[ArvoEvent]) -> list[StepOutcome]:
-        return await self.host.handle_batch(events)
+    async def handle_batch(
+        self, events: list[ArvoEvent], acknowledged: list[list[str]] | None = None
+    ) -> list[StepOutcome]:
+        return await self.host.handle_batch(events, acknowledged)
 
     def stats(self) -> dict[str, Any]:
         cache = self.host.memory

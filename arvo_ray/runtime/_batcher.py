@@ -35,6 +35,7 @@ class Batcher(Generic[T, R]):
         self.max_inflight = max_inflight
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._inflight = 0
+        self._calls: set[asyncio.Task[None]] = set()
         self.batches = 0
         self.items = 0
 
@@ -55,7 +56,9 @@ class Batcher(Generic[T, R]):
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
             self._inflight += 1
-            asyncio.get_running_loop().create_task(self._call(batch))
+            task = asyncio.get_running_loop().create_task(self._call(batch))
+            self._calls.add(task)  # the loop holds tasks weakly
+            task.add_done_callback(self._calls.discard)
 
     async def _call(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         self.batches += 1

@@ -10,12 +10,15 @@ as dead letters; nothing is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
+import uuid
 import zlib
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import ray
@@ -29,6 +32,15 @@ from arvo_ray.runtime._outcome import DeadLetter, RunResult, StepOutcome
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["BrokerActor", "BrokerConfig"]
+
+
+def _event_age_origin(time_text: Any) -> float:
+    """The event's time as epoch seconds (0 when missing or unparseable: treated as old)."""
+    try:
+        return datetime.fromisoformat(str(time_text)).timestamp()
+    except ValueError:
+        return 0.0
+
 
 _logger = logging.getLogger("arvo_ray.runtime")
 
@@ -54,6 +66,10 @@ class BrokerConfig:
     host_options: list[dict[str, Any]] = field(default_factory=list)
     instance_options: dict[str, Any] = field(default_factory=dict)
     keep_last: int = 10_000
+    ack_delay: float = 2.0
+    recovery_interval: float = 30.0
+    recovery_age: float = 10.0
+    completion_timeout: float = 600.0
 
 
 def _host_actor(
@@ -93,17 +109,13 @@ class _ShardedPlacement:
             for index, name in enumerate(self.names)
         ]
         self.batchers = [
-            Batcher(
-                lambda events, host=host: host.handle_batch.remote(events),
-                max_batch=config.max_batch * 2,
-                max_inflight=4,
-            )
+            Batcher(_host_sender(host), max_batch=config.max_batch * 2, max_inflight=4)
             for host in self.hosts
         ]
 
-    async def submit(self, event: ArvoEvent) -> StepOutcome:
+    async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
         index = zlib.crc32(event.subject.encode("utf-8")) % len(self.hosts)
-        return await self.batchers[index].submit(event)
+        return await self.batchers[index].submit((event, acknowledged))
 
     def stats(self) -> dict[str, Any]:
         return {"hosts": len(self.hosts), "host_batches": sum(b.batches for b in self.batchers)}
@@ -112,11 +124,18 @@ class _ShardedPlacement:
         return list(self.names)
 
 
+def _host_sender(host: Any) -> Any:
+    def send(items: list[tuple[ArvoEvent, list[str]]]) -> Any:
+        return host.handle_batch.remote([event for event, _ in items], [acks for _, acks in items])
+
+    return send
+
+
 @dataclass
 class _Instance:
     name: str
     handle: Any
-    batcher: Batcher[ArvoEvent, StepOutcome]
+    batcher: Batcher[tuple[ArvoEvent, list[str]], StepOutcome]
     users: int = 0
     last_used: float = field(default_factory=time.monotonic)
 
@@ -146,13 +165,13 @@ class _InstancePlacement:
         digest = hashlib.sha1(f"{event.to}\x1f{event.subject}".encode()).hexdigest()[:24]
         return f"{self.config.name}-wf-{digest}"
 
-    async def submit(self, event: ArvoEvent) -> StepOutcome:
+    async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
         name = self.name_for(event)
         for attempt in range(3):
             instance = await self._acquire(name)
             instance.users += 1
             try:
-                outcome = await instance.batcher.submit(event)
+                outcome = await instance.batcher.submit((event, acknowledged))
             except ray.exceptions.RayActorError as error:
                 # Retired concurrently or died: its state is in memory, start it again.
                 await self._retire(name, instance)
@@ -189,11 +208,7 @@ class _InstancePlacement:
         instance = _Instance(
             name=name,
             handle=handle,
-            batcher=Batcher(
-                lambda events: handle.handle_batch.remote(events),
-                max_batch=self.config.max_batch,
-                max_inflight=1,
-            ),
+            batcher=Batcher(_host_sender(handle), max_batch=self.config.max_batch, max_inflight=1),
         )
         self.live[name] = instance
         self.created += 1
@@ -282,22 +297,111 @@ class BrokerActor:
             "domained": 0,
             "workflows_finished": 0,
         }
-        self._reaper: asyncio.Task[None] | None = None
+        self.counters["recovered_events"] = 0
+        self.counters["acks_flushed"] = 0
+        # Producer subject -> (ids handed on, when the first of them was): acknowledgements
+        # ride along with the producer's next step, or are written after ``ack_delay``.
+        self.pending_acks: dict[str, tuple[set[str], float]] = {}
+        self.inflight: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        # (caller, subject) -> futures of retried runs waiting for the workflow's answer.
+        self.waiters: dict[tuple[str, str], list[asyncio.Future[ArvoEvent]]] = {}
+        self.memory = config.memory.for_owner(f"{config.name}-broker-{uuid.uuid4().hex[:8]}")
+        # Async actors construct inside their event loop: start maintenance (and a recovery
+        # sweep, which matters after a restart) right away.
+        self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
 
     def ready(self) -> dict[str, Any]:
         return {"handlers": self.handler_sources, "workflows": self.workflow_sources}
 
-    async def _reap_forever(self) -> None:
-        period = max(0.5, min(self.config.idle_timeout / 2, 5.0))
+    # -- maintenance: idle instances, leftover acknowledgements, outbox recovery -----------------
+
+    async def _maintain(self) -> None:
+        await self._guarded(self.recover(min_age=0.0))
+        last_recovery = time.monotonic()
         while True:
-            await asyncio.sleep(period)
+            await asyncio.sleep(0.5)
             if isinstance(self.placement, _InstancePlacement):
-                await self.placement.reap_idle()
+                await self._guarded(self.placement.reap_idle())
+            await self._guarded(self.flush_acks(self.config.ack_delay))
+            if time.monotonic() - last_recovery >= self.config.recovery_interval:
+                await self._guarded(self.recover(min_age=self.config.recovery_age))
+                last_recovery = time.monotonic()
+
+    def _spawn(self, work: Any) -> None:
+        # Keep a reference until done: the loop only holds tasks weakly.
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _guarded(work: Any) -> None:
+        try:
+            await work
+        except Exception:
+            _logger.exception("Broker maintenance step failed")
+
+    def _acknowledge(self, producer: str, event_id: str) -> None:
+        ids, since = self.pending_acks.get(producer, (set(), time.monotonic()))
+        ids.add(event_id)
+        self.pending_acks[producer] = (ids, since)
+
+    def _take_acks(self, subject: str) -> list[str]:
+        entry = self.pending_acks.pop(subject, None)
+        return sorted(entry[0]) if entry else []
+
+    def _restore_acks(self, subject: str, ids: list[str]) -> None:
+        for event_id in ids:
+            self._acknowledge(subject, event_id)
+
+    async def flush_acks(self, older_than: float = 0.0) -> int:
+        """Write acknowledgements that no later step of their workflow carried (finished ones)."""
+        now = time.monotonic()
+        flushed = 0
+        for subject, (ids, since) in list(self.pending_acks.items()):
+            if now - since < older_than or self.pending_acks.get(subject, (None,))[0] is not ids:
+                continue
+            del self.pending_acks[subject]
+            try:
+                record = await self.memory.read(subject)
+                outbox = (record or {}).get("outbox") or []
+                kept = [item for item in outbox if item["event"]["id"] not in ids]
+                if record is not None and len(kept) != len(outbox):
+                    await self.memory.write(subject, {**record, "outbox": kept}, record)
+                    flushed += 1
+            except Exception:
+                self._restore_acks(subject, sorted(ids))
+        self.counters["acks_flushed"] += flushed
+        return flushed
+
+    async def recover(self, min_age: float = 0.0) -> int:
+        """Re-publish outbox events nobody acknowledged (lost in a crash): idempotent by id."""
+        list_ids = getattr(self.memory, "list_ids", None)
+        if list_ids is None:
+            return 0
+        now = time.time()
+        lost: list[tuple[str, ArvoEvent]] = []
+        for subject in await list_ids():
+            record = await self.memory.read(subject)
+            pending = self.pending_acks.get(subject, (set(), 0.0))[0]
+            for item in (record or {}).get("outbox") or []:
+                data = item["event"]
+                if data["id"] in pending or data["id"] in self.inflight:
+                    continue
+                if now - _event_age_origin(data.get("time")) < min_age:
+                    continue
+                lost.append((subject, ArvoEvent.from_dict(data)))
+        for subject, event in lost:
+            self.counters["recovered_events"] += 1
+            self._spawn(self._guarded(self._route(event, RunResult(), subject)))
+        if lost:
+            _logger.warning("Re-publishing %d unacknowledged outbox events", len(lost))
+        return len(lost)
+
+    # -- routing ------------------------------------------------------------------------------
 
     async def run(self, event: ArvoEvent, trace: bool = False) -> RunResult:
         """Route ``event`` and everything it causes; return when the chain has ended."""
-        if self._reaper is None and isinstance(self.placement, _InstancePlacement):
-            self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
         started = time.perf_counter()
         result = RunResult(trace=[] if trace else None)
         self.counters["runs"] += 1
@@ -308,10 +412,50 @@ class BrokerActor:
             self.counters["runs_active"] -= 1
         answers = [e for e in result.outputs if e.to == event.source]
         result.final = answers[-1] if answers else None
+        if result.final is None and result.redelivered:
+            result.final = await self._answer_of(event)
         result.seconds = time.perf_counter() - started
         return result
 
-    async def _route(self, event: ArvoEvent, result: RunResult) -> None:
+    async def _answer_of(self, event: ArvoEvent) -> ArvoEvent | None:
+        """The answer to a workflow's initial event after a retried run: from its record once
+        the workflow has ended, or as its recovered chain delivers it."""
+        key = (event.source, event.subject)
+        future: asyncio.Future[ArvoEvent] = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(key, []).append(future)
+        deadline = time.monotonic() + self.config.completion_timeout
+        try:
+            while time.monotonic() < deadline:
+                record = await self.memory.read(event.subject)
+                if record is not None and (
+                    record.get("status") == "done" or record.get("executionStatus") == "failure"
+                ):
+                    produced = (record.get("events") or {}).get("produced") or []
+                    answers = [e for e in produced if e.get("to") == event.source]
+                    return ArvoEvent.from_dict(answers[-1]) if answers else None
+                with contextlib.suppress(asyncio.TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(future), timeout=1.0)
+            return None
+        finally:
+            waiting = self.waiters.get(key, [])
+            if future in waiting:
+                waiting.remove(future)
+            if not waiting:
+                self.waiters.pop(key, None)
+
+    async def _route(
+        self, event: ArvoEvent, result: RunResult, producer: str | None = None
+    ) -> None:
+        """Deliver ``event`` and its consequences; then acknowledge it to its ``producer``."""
+        self.inflight.add(event.id)
+        try:
+            await self._deliver(event, result)
+        finally:
+            self.inflight.discard(event.id)
+        if producer is not None:
+            self._acknowledge(producer, event.id)
+
+    async def _deliver(self, event: ArvoEvent, result: RunResult) -> None:
         if result.trace is not None:
             result.trace.append(event)
         if event.domain:
@@ -319,24 +463,32 @@ class BrokerActor:
             self.counters["domained"] += 1
             return
         to = event.to or ""
+        acks: list[str] = []
         if to in self.handler_batchers:
-            target: Any = self.handler_batchers[to]
             self.counters["handler_events"] += 1
+            submit: Any = self.handler_batchers[to].submit(event)
         elif to in self.workflow_sources:
-            target = self.placement
             self.counters["workflow_events"] += 1
+            acks = self._take_acks(event.subject)
+            submit = self.placement.submit(event, acks)
         else:
             result.outputs.append(event)
             self.unrouted.append(event)
             self.counters["outputs"] += 1
+            for future in self.waiters.get((to, event.subject), ()):
+                if not future.done():
+                    future.set_result(event)
             return
         result.hops += 1
         self.counters["events_routed"] += 1
         async with self.slots:
             try:
-                outcome: StepOutcome = await target.submit(event)
+                outcome: StepOutcome = await submit
             except Exception as error:
                 outcome = StepOutcome(error=error)
+        if acks and not outcome.committed:
+            # The step wrote nothing (error, redelivery, ignored event): keep them for later.
+            self._restore_acks(event.subject, acks)
         if outcome.error is not None:
             letter = DeadLetter(error=outcome.error, event=event)
             result.errors.append(letter)
@@ -357,10 +509,14 @@ class BrokerActor:
             )
         if outcome.finished:
             self.counters["workflows_finished"] += 1
+        if outcome.duplicate and result.hops == 1:  # the run's own initial event
+            result.redelivered = True
+        # Events a workflow emitted sit in its outbox until handed on: acknowledge them to it.
+        producer = event.subject if to in self.workflow_sources else None
         if len(outcome.events) == 1:
-            await self._route(outcome.events[0], result)
+            await self._route(outcome.events[0], result, producer)
         elif outcome.events:
-            await asyncio.gather(*(self._route(produced, result) for produced in outcome.events))
+            await asyncio.gather(*(self._route(item, result, producer) for item in outcome.events))
 
     def stats(self) -> dict[str, Any]:
         batches = sum(b.batches for b in self.handler_batchers.values())
@@ -384,9 +540,9 @@ class BrokerActor:
         return self.placement.actor_names()
 
     async def shutdown(self) -> None:
-        """Kill every workflow actor this broker started."""
-        if self._reaper is not None:
-            self._reaper.cancel()
+        """Flush acknowledgements, then kill every workflow actor this broker started."""
+        self._maintenance.cancel()
+        await self._guarded(self.flush_acks(0.0))
         if isinstance(self.placement, _InstancePlacement):
             for name, instance in list(self.placement.live.items()):
                 await self.placement._retire(name, instance)

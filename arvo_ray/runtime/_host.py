@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from arvo_ray.core import ArvoEvent, TransactionViolation, is_violation_error
 from arvo_ray.memory import CachedMachineMemory, IMachineMemory
@@ -48,6 +48,7 @@ class WorkflowHost:
         self.workflows: dict[str, WorkflowHandler] = {}
         for workflow in workflows:
             workflow.memory = self.memory
+            workflow.track_outbox = True
             self.workflows[workflow.source] = workflow
         self.transaction_retries = transaction_retries
         self.retry_backoff = retry_backoff
@@ -56,8 +57,12 @@ class WorkflowHost:
         self.steps = 0
         self.retries = 0
 
-    async def handle(self, event: ArvoEvent) -> StepOutcome:
-        """Run one step; violations come back in the outcome, never raised."""
+    async def handle(self, event: ArvoEvent, acknowledged: Collection[str] = ()) -> StepOutcome:
+        """Run one step; violations come back in the outcome, never raised.
+
+        ``acknowledged`` are ids of events this instance emitted earlier that have been handed
+        on: they leave its outbox with this step's write.
+        """
         workflow = self.workflows.get(event.to or "")
         if workflow is None:
             return StepOutcome(error=LookupError(f"No workflow here for event to={event.to!r}"))
@@ -66,24 +71,33 @@ class WorkflowHost:
         lock = self._locks.setdefault(subject, asyncio.Lock())
         try:
             async with lock:
-                return await self._step(workflow, event)
+                return await self._step(workflow, event, acknowledged)
         finally:
             self._waiters[subject] -= 1
             if not self._waiters[subject]:
                 del self._waiters[subject]
                 del self._locks[subject]
 
-    async def handle_batch(self, events: Sequence[ArvoEvent]) -> list[StepOutcome]:
+    async def handle_batch(
+        self, events: Sequence[ArvoEvent], acknowledged: Sequence[Collection[str]] | None = None
+    ) -> list[StepOutcome]:
         """Handle events concurrently across instances, in order within each instance."""
+        acks: Sequence[Collection[str]] = acknowledged or [()] * len(events)
         if len(events) == 1:
-            return [await self.handle(events[0])]
-        return list(await asyncio.gather(*(self.handle(event) for event in events)))
+            return [await self.handle(events[0], acks[0])]
+        return list(
+            await asyncio.gather(
+                *(self.handle(event, ack) for event, ack in zip(events, acks, strict=True))
+            )
+        )
 
-    async def _step(self, workflow: WorkflowHandler, event: ArvoEvent) -> StepOutcome:
+    async def _step(
+        self, workflow: WorkflowHandler, event: ArvoEvent, acknowledged: Collection[str]
+    ) -> StepOutcome:
         self.steps += 1
         for attempt in range(self.transaction_retries + 1):
             try:
-                result = await workflow.execute(event)
+                result = await workflow.execute(event, acknowledged=acknowledged)
             except TransactionViolation as error:
                 # A lost compare-and-set or a lock held elsewhere: re-read and try again.
                 self.memory.forget(event.subject)
@@ -99,7 +113,12 @@ class WorkflowHost:
                         extra={"arvo": {"event_id": event.id, "subject": event.subject}},
                     )
                 return StepOutcome(error=error)
-            return StepOutcome(events=result.events, finished=await self._finished(event.subject))
+            return StepOutcome(
+                events=result.events,
+                finished=await self._finished(event.subject),
+                committed=result.committed,
+                duplicate=result.duplicate,
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _finished(self, subject: str) -> bool:

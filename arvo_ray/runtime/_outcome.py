@@ -22,11 +22,15 @@ class StepOutcome:
         events: The events to route next.
         error: A violation (or an unexpected error) raised while handling the event.
         finished: The workflow instance reached a terminal state (done or failed).
+        committed: A workflow step wrote its state (acknowledgements it carried are applied).
+        duplicate: The workflow had already consumed the event (a redelivery).
     """
 
     events: list[ArvoEvent] = field(default_factory=list)
     error: BaseException | None = None
     finished: bool = False
+    committed: bool = False
+    duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,9 @@ class RunResult:
         hops: How many events were routed to a handler or workflow.
         seconds: Wall-clock duration of the chain.
         trace: Every event of the chain in routing order (only when asked for: ``trace=True``).
+        redelivered: The initial event had been consumed before (the run was retried, e.g.
+            after the broker restarted); ``final`` then comes from the workflow's record or
+            from its recovered chain.
     """
 
     final: ArvoEvent | None = None
@@ -62,6 +69,7 @@ class RunResult:
     hops: int = 0
     seconds: float = 0.0
     trace: list[ArvoEvent] | None = None
+    redelivered: bool = False
 
     @property
     def ok(self) -> bool:

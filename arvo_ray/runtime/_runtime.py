@@ -181,6 +181,9 @@ class ArvoRuntime:
                 num_cpus=0,
                 max_concurrency=100_000,
                 max_restarts=-1,
+                # A restarted broker re-runs interrupted chains; workflows ignore what they
+                # already consumed and re-emit what they had not handed on yet.
+                max_task_retries=-1,
             )
             .remote(config)
         )

@@ -9,13 +9,20 @@ whose write fails (stale record, lost lock) has no effect and raises a
 Departure from the original, on purpose: an event whose id the workflow already consumed is
 ignored (the record keeps the last :data:`CONSUMED_IDS_KEPT` ids), so redelivered or replayed
 events never drive a workflow twice.
+
+With :attr:`WorkflowHandler.track_outbox` on (the Ray runtime turns it on), each record also
+keeps a transactional **outbox**: the events a step emitted are stored in the same write as the
+new state, each with the id of the event that caused it, until the caller acknowledges that it
+handed them on (``acknowledged=`` on a later step). A redelivered event then re-emits what its
+step emitted and is still unacknowledged, so a step whose results were lost in a crash (after
+its commit) is re-published rather than silently dropped.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +105,7 @@ class WorkflowHandler(ABC):
     default_event_emission_domains: dict[str, list[DomainSpec]]
     handler_type: str
     span_kind_value: str
+    track_outbox: bool = False
 
     @property
     @abstractmethod
@@ -183,9 +191,16 @@ class WorkflowHandler(ABC):
     # -- the step ----------------------------------------------------------------------------
 
     async def execute(
-        self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
+        self,
+        event: ArvoEvent,
+        *,
+        otel_inherit: OtelInherit = "event",
+        acknowledged: Collection[str] = (),
     ) -> ExecutionResult:
         """Process one event of a workflow instance (the instance is named by the subject).
+
+        ``acknowledged`` lists ids of earlier emitted events the caller has handed on; they
+        leave the outbox with this step's write (only with :attr:`track_outbox`).
 
         Returns no events for events of other orchestrators, for non-init events of unknown
         instances, for failed instances and for events already consumed. A non-violation
@@ -237,15 +252,25 @@ class WorkflowHandler(ABC):
                 return ExecutionResult(events=[])
             locked = await self._lock(event)
             try:
-                return await self._locked_step(event, subject, span)
+                return await self._locked_step(event, subject, span, acknowledged)
             finally:
                 if locked:
                     await self._unlock(event)
 
     async def _locked_step(
-        self, event: ArvoEvent, subject: Mapping[str, Any], span: Span | None
+        self,
+        event: ArvoEvent,
+        subject: Mapping[str, Any],
+        span: Span | None,
+        acknowledged: Collection[str],
     ) -> ExecutionResult:
         record = await self._read(event)
+        consumed_ids: list[str] = list((record or {}).get("consumedEventIds") or [])
+        if event.id in consumed_ids:
+            log_to_span("INFO", f"Event id={event.id} was already consumed; ignored")
+            return ExecutionResult(
+                events=self._replay(record, event.id, acknowledged), duplicate=True
+            )
         if record is not None and record.get("executionStatus") == "failure":
             if span is not None:
                 span.set_attribute("arvo.handler.execution.status", "failure")
@@ -253,10 +278,6 @@ class WorkflowHandler(ABC):
             return ExecutionResult(events=[])
         if record is None and event.type != self.source:
             log_to_span("WARNING", "No workflow state for a non-init event; ignored")
-            return ExecutionResult(events=[])
-        consumed_ids: list[str] = list((record or {}).get("consumedEventIds") or [])
-        if event.id in consumed_ids:
-            log_to_span("INFO", f"Event id={event.id} was already consumed; ignored")
             return ExecutionResult(events=[])
         parent_subject = (record or {}).get("parentSubject")
         init_event_id = (record or {}).get("initEventId") or event.id
@@ -281,14 +302,16 @@ class WorkflowHandler(ABC):
         except Exception as error:
             if is_violation_error(error):
                 raise
-            return await self._fail(step, error, record, consumed_ids, headers)
+            return await self._fail(step, error, record, consumed_ids, headers, acknowledged)
         if span is not None and output.attributes:
             span.set_attributes(output.attributes)
         if new_record is not None:
             new_record["consumedEventIds"] = consumed_ids
+            if self.track_outbox:
+                new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
             await self._write(event, new_record, record)
         record_emittables(span, emitted)
-        return ExecutionResult(events=emitted)
+        return ExecutionResult(events=emitted, committed=new_record is not None)
 
     def _raw_events(self, output: StepOutput, subject: Mapping[str, Any]) -> list[dict[str, Any]]:
         services_default = self.default_event_emission_domains["services"]
@@ -332,34 +355,13 @@ class WorkflowHandler(ABC):
         record: Mapping[str, Any] | None,
         consumed_ids: list[str],
         headers: dict[str, str | None],
+        acknowledged: Collection[str],
     ) -> ExecutionResult:
         """Persist a terminal failure record and report the error as ``sys.*.error`` events."""
         event = step.event
         mark_failure(step.span, error)
-        failure = {
-            "executionStatus": "failure",
-            "subject": event.subject,
-            "initEventId": step.init_event_id,
-            "parentSubject": step.parent_subject,
-            "error": {
-                "name": type(error).__name__,
-                "message": str(error),
-                "stack": _stack(error),
-            },
-            "consumedEventIds": consumed_ids,
-        }
-        try:
-            # Unlike the original (prev=null), the record read at the start is passed, so a
-            # failure record never overwrites a step committed concurrently.
-            await self.memory.write(event.subject, failure, record)
-        except Exception as exc:
-            _logger.error(
-                "Could not persist the failure record: %s",
-                exc,
-                extra={"arvo": {"event_id": event.id, "subject": event.subject}},
-            )
-        initiator = step.subject["execution"].get("initiator") or event.source
         error_type = self.system_error_contract.system_error.type
+        initiator = step.subject["execution"].get("initiator") or event.source
         events = create_system_error_events(
             error=error,
             event=event,
@@ -374,8 +376,62 @@ class WorkflowHandler(ABC):
             parent_subject=step.parent_subject,
             id_for=lambda index, domain: derived_event_id(event.id, error_type, index, domain),
         )
+        failure = {
+            "executionStatus": "failure",
+            "subject": event.subject,
+            "initEventId": step.init_event_id,
+            "parentSubject": step.parent_subject,
+            "error": {
+                "name": type(error).__name__,
+                "message": str(error),
+                "stack": _stack(error),
+            },
+            "consumedEventIds": consumed_ids,
+            "events": {"consumed": event.to_dict(), "produced": [e.to_dict() for e in events]},
+        }
+        if self.track_outbox:
+            failure["outbox"] = _outbox(record, event.id, events, acknowledged)
+        committed = False
+        try:
+            # Unlike the original (prev=null), the record read at the start is passed, so a
+            # failure record never overwrites a step committed concurrently.
+            await self.memory.write(event.subject, failure, record)
+            committed = True
+        except Exception as exc:
+            _logger.error(
+                "Could not persist the failure record: %s",
+                exc,
+                extra={"arvo": {"event_id": event.id, "subject": event.subject}},
+            )
         record_emittables(step.span, events)
-        return ExecutionResult(events=events)
+        return ExecutionResult(events=events, committed=committed)
+
+    def _replay(
+        self, record: Mapping[str, Any] | None, event_id: str, acknowledged: Collection[str]
+    ) -> list[ArvoEvent]:
+        """What the step that consumed ``event_id`` emitted and nobody acknowledged yet."""
+        if not self.track_outbox or record is None:
+            return []
+        return [
+            ArvoEvent.from_dict(item["event"])
+            for item in record.get("outbox") or ()
+            if item["cause"] == event_id and item["event"]["id"] not in acknowledged
+        ]
+
+
+def _outbox(
+    record: Mapping[str, Any] | None,
+    cause: str,
+    emitted: Sequence[ArvoEvent],
+    acknowledged: Collection[str],
+) -> list[dict[str, Any]]:
+    """The outbox after a step: earlier unacknowledged events, then this step's."""
+    kept = [
+        item
+        for item in (record or {}).get("outbox") or ()
+        if item["event"]["id"] not in acknowledged
+    ]
+    return [*kept, *({"cause": cause, "event": e.to_dict()} for e in emitted)]
 
 
 def _stack(error: BaseException) -> str | None:
