@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from arvo_ray.core import ArvoEvent, is_violation_error
+from arvo_ray.core import ArvoEvent
+from arvo_ray.core.telemetry import event_log_fields, log_event_failure
 from arvo_ray.handler import IArvoEventHandler
 
 __all__ = [
@@ -236,13 +237,9 @@ class SimpleEventBroker:
         if self.on_error is not None:
             await _maybe_await(self.on_error(error, event))
             return
-        level = logging.ERROR if is_violation_error(error) else logging.WARNING
-        _logger.log(
-            level,
-            "Broker error: %s",
-            error,
-            extra={"arvo": {"event_id": event.id, "event_type": event.type, "to": event.to}},
-        )
+        # The one place a violation raised by a handler or workflow is logged (they never log
+        # their own), with the event it was raised for.
+        log_event_failure(error, event, message="Broker error", logger=_logger)
 
     def _listener_for(self, handler: IArvoEventHandler) -> Listener:
         async def listener(event: ArvoEvent, publish: Publish) -> None:
@@ -264,7 +261,7 @@ class SimpleEventBroker:
         _logger.info(
             "Event for domain %r kept (no on_domained_events callback)",
             domain,
-            extra={"arvo": {"event_id": event.id, "event_type": event.type}},
+            extra={"arvo": {**event_log_fields(event), "domain": domain}},
         )
 
     async def run(self, event: ArvoEvent) -> BrokerRun:

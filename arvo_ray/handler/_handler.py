@@ -43,6 +43,7 @@ from arvo_ray.handler._system_error import create_system_error_events
 from arvo_ray.handler._telemetry import (
     execution_span,
     mark_failure,
+    observed_execution,
     record_emittables,
     span_headers,
 )
@@ -104,6 +105,9 @@ class ArvoEventHandler:
     Any other exception from the implementation becomes ``sys.<type>.error`` events addressed
     to the event's ``source``.
     """
+
+    handler_type = "handler"
+    """The ``arvo.handler.kind`` metric attribute (workflows say orchestrator / resumable)."""
 
     def __init__(
         self,
@@ -200,6 +204,7 @@ class ArvoEventHandler:
             )
         return version
 
+    @observed_execution
     async def execute(
         self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
     ) -> ExecutionResult:

@@ -1,22 +1,78 @@
-"""The execution span around one ``execute`` call, shared by all handler kinds.
+"""Telemetry around one ``execute`` call, shared by all handler kinds: scope, metrics, span.
 
-When no OpenTelemetry SDK is installed this yields ``None`` and costs nothing, which matters on
-the per-event hot path; with an SDK the span continues the event's ``traceparent`` (or the
-caller's context) and records violations and errors the way the original does.
+:func:`observed_execution` wraps every ``execute`` method: it sets the execution scope (so log
+lines inside carry the event's id, type and subject), times the call and records the
+``arvo.events.*`` metrics with its outcome. :func:`execution_span` opens the span. When no
+OpenTelemetry SDK is installed the wrapper costs about a microsecond (a context variable and a
+global check) and the span nothing, which matters on the per-event hot path; with an SDK the
+span continues the event's ``traceparent`` (or the caller's context) and records violations
+and errors the way the original does.
+
+Violations are raised, never logged here: the broker that receives them logs each once
+(:func:`arvo_ray.core.telemetry.log_event_failure`). Errors that become ``sys.*.error`` events
+are not raised to anyone, so :func:`mark_failure` logs them, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from time import perf_counter
+from typing import Any, TypeVar
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from arvo_ray.core import ArvoEvent, telemetry
-from arvo_ray.handler._protocol import OtelInherit
+from arvo_ray.core import ArvoEvent, is_violation_error, telemetry
+from arvo_ray.core._metrics import metrics_enabled, record_execution
+from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
 
-__all__ = ["NO_HEADERS", "execution_span", "span_headers"]
+__all__ = ["NO_HEADERS", "execution_span", "observed_execution", "span_headers"]
+
+_logger = logging.getLogger("arvo_ray.handler")
+
+_Execute = TypeVar("_Execute", bound=Callable[..., Awaitable[ExecutionResult]])
+
+
+def observed_execution(execute: _Execute) -> _Execute:
+    """Decorate an ``execute(self, event, ...)`` method with the execution scope and metrics.
+
+    The handler's kind is its ``handler_type`` (``"handler"``, ``"orchestrator"``,
+    ``"resumable"``). The outcome is ``violation`` when a violation escapes, ``error`` when
+    an error became ``sys.*.error`` events (:func:`mark_failure`) or escaped, else ``ok``.
+    """
+
+    @functools.wraps(execute)
+    async def observed(self: Any, event: ArvoEvent, *args: Any, **kwargs: Any) -> ExecutionResult:
+        scope = [event, self.source, getattr(self, "handler_type", "handler"), False]
+        token = telemetry._SCOPE.set(scope)
+        if not metrics_enabled():
+            try:
+                return await execute(self, event, *args, **kwargs)
+            finally:
+                telemetry._SCOPE.reset(token)
+        started = perf_counter()
+        try:
+            result = await execute(self, event, *args, **kwargs)
+        except Exception as error:
+            violation = is_violation_error(error)
+            record_execution(
+                scope[2],
+                scope[1],
+                perf_counter() - started,
+                "violation" if violation else "error",
+                getattr(error, "type", None) if violation else None,
+            )
+            raise
+        finally:
+            telemetry._SCOPE.reset(token)
+        failed = scope[telemetry.SCOPE_FAILED]
+        record_execution(scope[2], scope[1], perf_counter() - started, "error" if failed else "ok")
+        return result
+
+    return observed  # type: ignore[return-value]
+
 
 NO_HEADERS: dict[str, str | None] = {"traceparent": None, "tracestate": None}
 
@@ -52,7 +108,8 @@ def execution_span(
         try:
             yield span
         except Exception as exc:
-            telemetry.exception_to_span(exc, span)
+            if span.is_recording():  # a sampled-out span must not fall back to logging it
+                telemetry.exception_to_span(exc, span)
             span.set_attribute("arvo.handler.execution.status", "failure")
             span.set_status(Status(StatusCode.ERROR, str(exc)))
             raise
@@ -75,10 +132,19 @@ def record_emittables(span: Span | None, events: list[ArvoEvent]) -> None:
 
 
 def mark_failure(span: Span | None, error: BaseException) -> None:
-    """An error that became ``sys.*.error`` events: recorded on the span, status ERROR."""
+    """An error that became ``sys.*.error`` events: logged once, recorded on the span (ERROR)."""
+    telemetry.mark_scope_failed()
+    _logger.warning(
+        "Execution failed; returned as sys.*.error events: %s: %s",
+        type(error).__name__,
+        error,
+        exc_info=error,
+        extra={"arvo": telemetry.log_fields(error_type=type(error).__name__)},
+    )
     if span is None:
         return
-    telemetry.exception_to_span(error, span)
+    if span.is_recording():
+        telemetry.exception_to_span(error, span)
     span.set_attribute("arvo.handler.execution.status", "failure")
     span.set_status(Status(StatusCode.ERROR, str(error)))
 

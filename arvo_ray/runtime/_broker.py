@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import ray
 
-from arvo_ray.core import ArvoEvent, is_violation_error
+from arvo_ray.core import ArvoEvent, is_transaction_violation_error, is_violation_error
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._actors import WorkflowHostActor, run_handler_batch
@@ -32,6 +32,17 @@ from arvo_ray.runtime._outcome import DeadLetter, RunResult, StepOutcome
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["BrokerActor", "BrokerConfig"]
+
+
+def _retryable(errors: list[DeadLetter]) -> bool:
+    """Failures the recovery sweep heals: memory transactions and infrastructure (dead workers).
+
+    Other violations (contract, config, execution) are final: retrying cannot change them.
+    """
+    return any(
+        is_transaction_violation_error(letter.error) or not is_violation_error(letter.error)
+        for letter in errors
+    )
 
 
 def _event_age_origin(time_text: Any) -> float:
@@ -412,7 +423,9 @@ class BrokerActor:
             self.counters["runs_active"] -= 1
         answers = [e for e in result.outputs if e.to == event.source]
         result.final = answers[-1] if answers else None
-        if result.final is None and result.redelivered:
+        if result.final is None and (result.redelivered or _retryable(result.errors)):
+            # The chain was cut (a retried run, or a transient failure that the recovery sweep
+            # will deliver again): wait for the workflow's own answer.
             result.final = await self._answer_of(event)
         result.seconds = time.perf_counter() - started
         return result
@@ -445,23 +458,28 @@ class BrokerActor:
 
     async def _route(
         self, event: ArvoEvent, result: RunResult, producer: str | None = None
-    ) -> None:
-        """Deliver ``event`` and its consequences; then acknowledge it to its ``producer``."""
+    ) -> bool:
+        """Deliver ``event`` and its consequences; then acknowledge it to its ``producer``.
+
+        An event that failed stays unacknowledged in its producer's outbox, so the recovery
+        sweep delivers it again (after a lock expired, a worker came back...).
+        """
         self.inflight.add(event.id)
         try:
-            await self._deliver(event, result)
+            delivered = await self._deliver(event, result)
         finally:
             self.inflight.discard(event.id)
-        if producer is not None:
+        if producer is not None and delivered:
             self._acknowledge(producer, event.id)
+        return delivered
 
-    async def _deliver(self, event: ArvoEvent, result: RunResult) -> None:
+    async def _deliver(self, event: ArvoEvent, result: RunResult) -> bool:
         if result.trace is not None:
             result.trace.append(event)
         if event.domain:
             result.domained.append(event)
             self.counters["domained"] += 1
-            return
+            return True
         to = event.to or ""
         acks: list[str] = []
         if to in self.handler_batchers:
@@ -478,7 +496,7 @@ class BrokerActor:
             for future in self.waiters.get((to, event.subject), ()):
                 if not future.done():
                     future.set_result(event)
-            return
+            return True
         result.hops += 1
         self.counters["events_routed"] += 1
         async with self.slots:
@@ -509,14 +527,23 @@ class BrokerActor:
             )
         if outcome.finished:
             self.counters["workflows_finished"] += 1
-        if outcome.duplicate and result.hops == 1:  # the run's own initial event
+        if outcome.duplicate:
             result.redelivered = True
         # Events a workflow emitted sit in its outbox until handed on: acknowledge them to it.
         producer = event.subject if to in self.workflow_sources else None
         if len(outcome.events) == 1:
-            await self._route(outcome.events[0], result, producer)
-        elif outcome.events:
-            await asyncio.gather(*(self._route(item, result, producer) for item in outcome.events))
+            children = [await self._route(outcome.events[0], result, producer)]
+        else:
+            children = list(
+                await asyncio.gather(
+                    *(self._route(item, result, producer) for item in outcome.events)
+                )
+            )
+        # A workflow's events wait in its own outbox; a handler's answers exist nowhere else,
+        # so the request counts as handed on only once its answers were.
+        # A final violation is handed on too: to the dead letters, where retrying cannot help.
+        handed_on = outcome.error is None or not _retryable([DeadLetter(outcome.error, event)])
+        return handed_on and (producer is not None or all(children))
 
     def stats(self) -> dict[str, Any]:
         batches = sum(b.batches for b in self.handler_batchers.values())
@@ -527,6 +554,10 @@ class BrokerActor:
             "placement": self.config.placement,
             **self.placement.stats(),
         }
+
+    def waiting(self) -> list[tuple[str, str]]:
+        """(caller, subject) of retried runs still waiting for their workflow's answer."""
+        return list(self.waiters)
 
     def get_dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         letters = list(self.dead_letters)

@@ -45,11 +45,13 @@ from arvo_ray.handler._system_error import create_system_error_events
 from arvo_ray.handler._telemetry import (
     execution_span,
     mark_failure,
+    observed_execution,
     record_emittables,
     span_headers,
 )
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
+from arvo_ray.workflow._observe import record_commit
 
 __all__ = ["CONSUMED_IDS_KEPT", "StepInput", "StepOutput", "WorkflowHandler"]
 
@@ -190,6 +192,7 @@ class WorkflowHandler(ABC):
 
     # -- the step ----------------------------------------------------------------------------
 
+    @observed_execution
     async def execute(
         self,
         event: ArvoEvent,
@@ -310,6 +313,7 @@ class WorkflowHandler(ABC):
             if self.track_outbox:
                 new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
             await self._write(event, new_record, record)
+            record_commit(self, record, new_record)  # metrics
         record_emittables(span, emitted)
         return ExecutionResult(events=emitted, committed=new_record is not None)
 
@@ -397,6 +401,7 @@ class WorkflowHandler(ABC):
             # failure record never overwrites a step committed concurrently.
             await self.memory.write(event.subject, failure, record)
             committed = True
+            record_commit(self, record, failure)  # metrics
         except Exception as exc:
             _logger.error(
                 "Could not persist the failure record: %s",

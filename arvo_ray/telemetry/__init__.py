@@ -1,0 +1,96 @@
+"""Observability for arvo_ray: install exporters, read metrics, structured logs, routing spans.
+
+What is always there (in the pure core, OpenTelemetry API only): every handler and workflow
+``execute`` opens a span, records the ``arvo.*`` metrics (:mod:`arvo_ray.core._metrics`) and
+tags its log lines with the event's id, type and subject. Without an SDK all of it is a cheap
+no-op. This package is the SDK side:
+
+- :class:`TelemetryConfig` + :func:`install_telemetry` (idempotent, per process) set up
+  tracing (console, OTLP, a shared JSON-lines span file), metrics (in-memory readers plus
+  console/OTLP) and logging (``"json"``/``"text"``); :func:`flush_telemetry` and
+  :func:`shutdown_telemetry` flush and detach.
+- :func:`collect_metrics`, :func:`merge_metrics`, :func:`summarize_metrics`: the figures as
+  plain dicts, per process and added up.
+- :func:`routing_span`, :func:`continue_trace`: spans for the runtime's own hops.
+
+Nothing here imports Ray, and the OpenTelemetry SDK is imported only when used
+(:func:`install_telemetry`, :class:`FileSpanExporter`, :func:`read_span_file`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from arvo_ray.core._metrics import (
+    METRIC_NAMES,
+    actor_activated,
+    actor_passivated,
+    metrics_enabled,
+    record_execution,
+    record_workflow,
+)
+from arvo_ray.core.telemetry import log_event_failure
+from arvo_ray.telemetry._collect import collect_metrics, merge_metrics, summarize_metrics
+from arvo_ray.telemetry._config import TelemetryConfig
+from arvo_ray.telemetry._install import (
+    flush_telemetry,
+    install_telemetry,
+    installed_config,
+    shutdown_telemetry,
+)
+from arvo_ray.telemetry._logging import (
+    EventFieldsFilter,
+    JsonFormatter,
+    TextFormatter,
+    configure_logging,
+)
+from arvo_ray.telemetry._spans import continue_trace, routing_span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from arvo_ray.telemetry._span_file import FileSpanExporter, read_span_file
+
+__all__ = [
+    "EventFieldsFilter",
+    "FileSpanExporter",
+    "JsonFormatter",
+    "METRIC_NAMES",
+    "TelemetryConfig",
+    "TextFormatter",
+    "actor_activated",
+    "actor_passivated",
+    "collect_metrics",
+    "configure_logging",
+    "continue_trace",
+    "flush_telemetry",
+    "install_telemetry",
+    "installed_config",
+    "log_event_failure",
+    "merge_metrics",
+    "metrics_enabled",
+    "read_span_file",
+    "record_execution",
+    "record_workflow",
+    "routing_span",
+    "shutdown_telemetry",
+    "summarize_metrics",
+]
+
+# Names whose module imports the OpenTelemetry SDK: loaded on first access.
+_LAZY = {
+    "FileSpanExporter": "arvo_ray.telemetry._span_file",
+    "read_span_file": "arvo_ray.telemetry._span_file",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'arvo_ray.telemetry' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
