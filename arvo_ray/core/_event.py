@@ -459,6 +459,12 @@ class ArvoEvent(BaseModel):
     def __str__(self) -> str:
         return self.to_json()
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a table of the set fields, data as indented JSON, the subject decoded."""
+        from arvo_ray._display import event_html
+
+        return event_html(self)
+
     def __repr__(self) -> str:
         return (
             f"ArvoEvent(type={self.type!r}, source={self.source!r}, to={self.to!r}, "

@@ -5,7 +5,13 @@ and never re-decides a rule of it.
 """
 
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
-from arvo_ray.runtime._outcome import DeadLetter, RunResult, StepOutcome
+from arvo_ray.runtime._outcome import (
+    DeadLetter,
+    RunResult,
+    RuntimeStats,
+    StepOutcome,
+    WorkflowRecord,
+)
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
 
 __all__ = [
@@ -14,6 +20,8 @@ __all__ = [
     "DeadLetter",
     "MemoryActor",
     "RunResult",
+    "RuntimeStats",
     "StepOutcome",
+    "WorkflowRecord",
     "default_memory_path",
 ]

@@ -21,6 +21,7 @@ from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._host import WorkflowHost
 from arvo_ray.runtime._outcome import StepOutcome
+from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["WorkflowHostActor", "run_handler_batch"]
@@ -43,6 +44,15 @@ async def _execute_all(
     return list(await asyncio.gather(*(_execute(handler, event) for event in events)))
 
 
+def _with_metrics(
+    outcomes: list[StepOutcome], telemetry: TelemetryConfig | None
+) -> list[StepOutcome]:
+    """Attach this process's new metric figures to the batch (its processes are not addressable)."""
+    if telemetry is not None and telemetry.metrics and outcomes:
+        outcomes[0].metrics = collect_metrics(delta=True) or None
+    return outcomes
+
+
 def _handler_from(box: Sequence[Any]) -> IArvoEventHandler:
     # The reference arrives in a list so Ray does not resolve (and deserialise) it per task.
     ref = box[0]
@@ -54,9 +64,14 @@ def _handler_from(box: Sequence[Any]) -> IArvoEventHandler:
 
 
 @ray.remote(max_retries=3)
-def run_handler_batch(box: Sequence[Any], events: Sequence[ArvoEvent]) -> list[StepOutcome]:
+def run_handler_batch(
+    box: Sequence[Any], events: Sequence[ArvoEvent], telemetry: TelemetryConfig | None = None
+) -> list[StepOutcome]:
     """Run a stateless handler on a batch of events (retried if the worker dies: handlers are pure)."""
-    return asyncio.run(_execute_all(_handler_from(box), events))
+    if telemetry is not None:
+        install_telemetry(telemetry)  # once per process; later calls compare and return
+    outcomes = asyncio.run(_execute_all(_handler_from(box), events))
+    return _with_metrics(outcomes, telemetry)
 
 
 class WorkflowHostActor:
@@ -72,15 +87,19 @@ class WorkflowHostActor:
         memory: IMachineMemory,
         name: str,
         cache_entries: int = 4096,
+        telemetry: TelemetryConfig | None = None,
     ) -> None:
         self.name = name
+        self.telemetry = telemetry
+        if telemetry is not None:
+            install_telemetry(telemetry)
         owner = f"{name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = WorkflowHost(workflows, memory.for_owner(owner), cache_entries=cache_entries)
 
     async def handle_batch(
         self, events: list[ArvoEvent], acknowledged: list[list[str]] | None = None
     ) -> list[StepOutcome]:
-        return await self.host.handle_batch(events, acknowledged)
+        return _with_metrics(await self.host.handle_batch(events, acknowledged), self.telemetry)
 
     def stats(self) -> dict[str, Any]:
         cache = self.host.memory
@@ -96,3 +115,7 @@ class WorkflowHostActor:
 
     def ping(self) -> str:
         return self.name
+
+    def flush(self) -> bool:
+        """Flush telemetry exporters (called before the actor is stopped)."""
+        return flush_telemetry() if self.telemetry is not None else True

@@ -29,6 +29,18 @@ from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._actors import WorkflowHostActor, run_handler_batch
 from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._outcome import DeadLetter, RunResult, StepOutcome
+from arvo_ray.telemetry import (
+    TelemetryConfig,
+    actor_activated,
+    actor_passivated,
+    collect_metrics,
+    flush_telemetry,
+    install_telemetry,
+    log_event_failure,
+    merge_metrics,
+    routing_span,
+    summarize_metrics,
+)
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["BrokerActor", "BrokerConfig"]
@@ -81,6 +93,7 @@ class BrokerConfig:
     recovery_interval: float = 30.0
     recovery_age: float = 10.0
     completion_timeout: float = 600.0
+    telemetry: TelemetryConfig | None = None
 
 
 def _host_actor(
@@ -99,7 +112,7 @@ def _host_actor(
             max_task_retries=3,
             **options,
         )
-        .remote(config.workflows, config.memory, name, cache_entries)
+        .remote(config.workflows, config.memory, name, cache_entries, config.telemetry)
     )
 
 
@@ -223,6 +236,7 @@ class _InstancePlacement:
         )
         self.live[name] = instance
         self.created += 1
+        actor_activated("instance")
         self.peak = max(self.peak, len(self.live))
         return instance
 
@@ -231,6 +245,10 @@ class _InstancePlacement:
             return
         del self.live[name]
         self.retired += 1
+        actor_passivated("instance")
+        if self.config.telemetry is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(instance.handle.flush.remote(), timeout=5.0)
         ray.kill(instance.handle, no_restart=True)
         # Wait until the process is gone, so live actors never exceed the cap.
         deadline = time.monotonic() + 5.0
@@ -269,6 +287,9 @@ class BrokerActor:
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
+        if config.telemetry is not None:
+            install_telemetry(config.telemetry)
+        self.metrics_total: dict[str, Any] = {}
         self.handler_sources = [h.source for h in config.handlers]
         self.workflow_sources = [w.source for w in config.workflows]
         clash = set(self.handler_sources) & set(self.workflow_sources)
@@ -284,7 +305,7 @@ class BrokerActor:
             self.handler_batchers[handler.source] = Batcher(
                 lambda events, box=box, options=options: run_handler_batch.options(
                     **options
-                ).remote(box, events),
+                ).remote(box, events, config.telemetry),
                 max_batch=config.max_batch,
                 max_inflight=4,
             )
@@ -500,10 +521,13 @@ class BrokerActor:
         result.hops += 1
         self.counters["events_routed"] += 1
         async with self.slots:
-            try:
-                outcome: StepOutcome = await submit
-            except Exception as error:
-                outcome = StepOutcome(error=error)
+            with routing_span(event, attributes={"arvo.runtime.placement": self.config.placement}):
+                try:
+                    outcome: StepOutcome = await submit
+                except Exception as error:  # a dead worker after Ray's retries, etc.
+                    outcome = StepOutcome(error=error)
+        if outcome.metrics:
+            self.metrics_total = merge_metrics([self.metrics_total, outcome.metrics])
         if acks and not outcome.committed:
             # The step wrote nothing (error, redelivery, ignored event): keep them for later.
             self._restore_acks(event.subject, acks)
@@ -514,17 +538,8 @@ class BrokerActor:
             self.counters["errors"] += 1
             if is_violation_error(outcome.error):
                 self.counters["violations"] += 1
-            _logger.warning(
-                "Event could not be processed: %s",
-                outcome.error,
-                extra={
-                    "arvo": {
-                        "event_id": event.id,
-                        "event_type": event.type,
-                        "subject": event.subject,
-                    }
-                },
-            )
+            # The one place a violation raised to the infrastructure is logged, with its event.
+            log_event_failure(outcome.error, event, logger=_logger)
         if outcome.finished:
             self.counters["workflows_finished"] += 1
         if outcome.duplicate:
@@ -547,7 +562,11 @@ class BrokerActor:
 
     def stats(self) -> dict[str, Any]:
         batches = sum(b.batches for b in self.handler_batchers.values())
+        if self.config.telemetry is not None and self.config.telemetry.metrics:
+            self.metrics_total = merge_metrics([self.metrics_total, collect_metrics(delta=True)])
+        metrics = summarize_metrics(self.metrics_total) if self.metrics_total else {}
         return {
+            **({"metrics": metrics} if metrics else {}),
             **self.counters,
             "handler_batches": batches,
             "dead_letters": len(self.dead_letters),
@@ -578,5 +597,13 @@ class BrokerActor:
             for name, instance in list(self.placement.live.items()):
                 await self.placement._retire(name, instance)
         else:
+            if self.config.telemetry is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        asyncio.gather(*(host.flush.remote() for host in self.placement.hosts)),
+                        10.0,
+                    )
             for host in self.placement.hosts:
                 ray.kill(host, no_restart=True)
+        if self.config.telemetry is not None:
+            flush_telemetry()

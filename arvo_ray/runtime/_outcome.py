@@ -1,7 +1,9 @@
-"""Values that travel between the runtime's processes: step outcomes, dead letters, run results.
+"""Values that travel between the runtime's processes, and what the runtime hands back to read.
 
-They are plain dataclasses of events and exceptions, so they pickle cheaply across Ray and
-read well in a notebook.
+Step outcomes, dead letters and run results are plain dataclasses of events and exceptions, so
+they pickle cheaply across Ray. They, a stored workflow record (:class:`WorkflowRecord`) and the
+runtime's counters (:class:`RuntimeStats`) render as tables in Jupyter (``_repr_html_``, built
+by :mod:`arvo_ray._display`).
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from arvo_ray import _display
 from arvo_ray.core import ArvoEvent
 
-__all__ = ["DeadLetter", "RunResult", "StepOutcome"]
+__all__ = ["DeadLetter", "RunResult", "RuntimeStats", "StepOutcome", "WorkflowRecord"]
 
 
 @dataclass(slots=True)
@@ -24,6 +27,8 @@ class StepOutcome:
         finished: The workflow instance reached a terminal state (done or failed).
         committed: A workflow step wrote its state (acknowledgements it carried are applied).
         duplicate: The workflow had already consumed the event (a redelivery).
+        metrics: New metric figures of the worker process (first outcome of a batch only,
+            when telemetry is configured), gathered by the broker for ``stats()``.
     """
 
     events: list[ArvoEvent] = field(default_factory=list)
@@ -31,6 +36,7 @@ class StepOutcome:
     finished: bool = False
     committed: bool = False
     duplicate: bool = False
+    metrics: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,9 @@ class DeadLetter:
 
     def __repr__(self) -> str:
         return f"DeadLetter({type(self.error).__name__}: {self.error}, event={self.event!r})"
+
+    def _repr_html_(self) -> str:
+        return _display.dead_letter_html(self)
 
 
 @dataclass(slots=True)
@@ -57,9 +66,9 @@ class RunResult:
         hops: How many events were routed to a handler or workflow.
         seconds: Wall-clock duration of the chain.
         trace: Every event of the chain in routing order (only when asked for: ``trace=True``).
-        redelivered: The initial event had been consumed before (the run was retried, e.g.
-            after the broker restarted); ``final`` then comes from the workflow's record or
-            from its recovered chain.
+        redelivered: Some event of the chain had been consumed before (the run was retried
+            after a crash, or raced a recovery); ``final`` then comes from the workflow's record
+            or from whichever chain delivered it.
     """
 
     final: ArvoEvent | None = None
@@ -91,6 +100,10 @@ class RunResult:
             rows.append(f"| final data | `{self.final.data}` |")
         return "\n".join(rows)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the final event and the counts, the errors, and the trace as a table."""
+        return _display.run_result_html(self)
+
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly summary."""
         return {
@@ -101,3 +114,47 @@ class RunResult:
             "hops": self.hops,
             "seconds": round(self.seconds, 6),
         }
+
+
+class WorkflowRecord(dict[str, Any]):
+    """A stored workflow record (a plain ``dict``) that renders as a table in Jupyter.
+
+    ``ArvoRuntime.record(subject)`` returns one; wrap any record read from a memory with
+    ``WorkflowRecord(record)``. It is equal to the plain record and reads like it
+    (``record["status"]``); the properties below spare digging for the common fields of
+    orchestrator records (``state``) and resumable records (``state$$``) alike.
+    """
+
+    @property
+    def subject(self) -> str | None:
+        """The workflow instance's subject."""
+        return self.get("subject")
+
+    @property
+    def status(self) -> str | None:
+        """``"active"`` or ``"done"``."""
+        return self.get("status")
+
+    @property
+    def context(self) -> Any:
+        """The machine's context (orchestrators) or the persisted context (resumables)."""
+        state = self.get("state")
+        if isinstance(state, dict) and "context" in state:
+            return state["context"]
+        return self.get("state$$")
+
+    @property
+    def output(self) -> Any:
+        """The machine's output once done (orchestrators; ``None`` otherwise)."""
+        state = self.get("state")
+        return state.get("output") if isinstance(state, dict) else None
+
+    def _repr_html_(self) -> str:
+        return _display.record_html(self)
+
+
+class RuntimeStats(dict[str, Any]):
+    """``ArvoRuntime.stats()``: a plain ``dict`` of counters that renders as a table in Jupyter."""
+
+    def _repr_html_(self) -> str:
+        return _display.stats_html(self)

@@ -23,7 +23,7 @@ from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
 from arvo_ray.runtime._broker import BrokerActor, BrokerConfig
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
-from arvo_ray.runtime._outcome import DeadLetter, RunResult
+from arvo_ray.runtime._outcome import DeadLetter, RunResult, RuntimeStats, WorkflowRecord
 from arvo_ray.runtime._sync import run_sync
 from arvo_ray.workflow import ArvoOrchestrator, ArvoResumable, WorkflowHandler
 
@@ -75,6 +75,9 @@ class ArvoRuntime:
         host_options: Ray options per host actor (cycled), e.g. ``[{"resources": {"a": 1}}]``.
         instance_options: Ray options for instance actors, e.g. ``{"scheduling_strategy":
             "SPREAD"}``.
+        recovery_interval: Seconds between sweeps that re-publish events a crash left in a
+            workflow's outbox (a sweep also runs whenever the broker (re)starts).
+        recovery_age: Only outbox events older than this are re-published by periodic sweeps.
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
 
     Example:
@@ -103,6 +106,8 @@ class ArvoRuntime:
         handler_options: dict[str, Any] | None = None,
         host_options: Sequence[dict[str, Any]] | None = None,
         instance_options: dict[str, Any] | None = None,
+        recovery_interval: float = 30.0,
+        recovery_age: float = 10.0,
         ray_init_options: dict[str, Any] | None = None,
     ) -> None:
         if placement not in ("instance", "sharded"):
@@ -170,6 +175,8 @@ class ArvoRuntime:
             handler_options=dict(handler_options or {}),
             host_options=[dict(o) for o in (host_options or [])],
             instance_options=dict(instance_options or {}),
+            recovery_interval=recovery_interval,
+            recovery_age=recovery_age,
         )
         self._broker = (
             ray.remote(BrokerActor)
@@ -267,10 +274,18 @@ class ArvoRuntime:
         self._check_open()
         return run_sync(self.memory.read(subject))
 
-    def stats(self) -> dict[str, Any]:
-        """Counters of the broker and the placement (events routed, errors, live actors...)."""
+    def record(self, subject: str) -> WorkflowRecord | None:
+        """:meth:`state` as a :class:`WorkflowRecord`: the same dict, shown as a table in Jupyter."""
+        record = self.state(subject)
+        return None if record is None else WorkflowRecord(record)
+
+    def stats(self) -> RuntimeStats:
+        """Counters of the broker and the placement (events routed, errors, live actors...).
+
+        A plain ``dict`` (:class:`RuntimeStats` only adds a Jupyter table view).
+        """
         self._check_open()
-        stats: dict[str, Any] = ray.get(self._broker.stats.remote())
+        stats = RuntimeStats(ray.get(self._broker.stats.remote()))
         stats["name"] = self.name
         stats["memory"] = str(self.memory_path) if self.memory_path else repr(self.memory)
         return stats

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arvo_ray.core import ArvoEvent, ArvoOrchestrationSubject, create_arvo_event
@@ -205,6 +205,7 @@ class TestDeduplication:
         ]
         assert self._resolve_all(specs) == ["self.dom", None]
 
+    @settings(deadline=None)
     @given(
         st.lists(
             st.sampled_from(
