@@ -25,6 +25,7 @@ from arvo_ray.runtime._broker import BrokerActor, BrokerConfig
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import DeadLetter, RunResult, RuntimeStats, WorkflowRecord
 from arvo_ray.runtime._sync import run_sync
+from arvo_ray.telemetry import TelemetryConfig, flush_telemetry, install_telemetry
 from arvo_ray.workflow import ArvoOrchestrator, ArvoResumable, WorkflowHandler
 
 __all__ = ["ArvoRuntime", "default_memory_path"]
@@ -78,6 +79,10 @@ class ArvoRuntime:
         recovery_interval: Seconds between sweeps that re-publish events a crash left in a
             workflow's outbox (a sweep also runs whenever the broker (re)starts).
         recovery_age: Only outbox events older than this are re-published by periodic sweeps.
+        telemetry: Exporters and logging to install in the driver and in every worker
+            process (:class:`~arvo_ray.telemetry.TelemetryConfig`): spans of one workflow
+            form one trace across processes; ``stats()["metrics"]`` adds up every worker's
+            metrics.
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
 
     Example:
@@ -108,6 +113,7 @@ class ArvoRuntime:
         instance_options: dict[str, Any] | None = None,
         recovery_interval: float = 30.0,
         recovery_age: float = 10.0,
+        telemetry: TelemetryConfig | None = None,
         ray_init_options: dict[str, Any] | None = None,
     ) -> None:
         if placement not in ("instance", "sharded"):
@@ -129,6 +135,9 @@ class ArvoRuntime:
         if not handler_list and not workflows:
             raise ValueError("An ArvoRuntime needs at least one handler, orchestrator or resumable")
         self.name = name or f"arvo-{uuid.uuid4().hex[:8]}"
+        self.telemetry = telemetry
+        if telemetry is not None:
+            install_telemetry(telemetry)
         self.namespace = namespace
         self.placement = placement
         self._started_ray = False
@@ -177,6 +186,7 @@ class ArvoRuntime:
             instance_options=dict(instance_options or {}),
             recovery_interval=recovery_interval,
             recovery_age=recovery_age,
+            telemetry=telemetry,
         )
         self._broker = (
             ray.remote(BrokerActor)
@@ -325,6 +335,8 @@ class ArvoRuntime:
         ray.kill(self._broker, no_restart=True)
         if self._owns_memory_actor and isinstance(self.memory, ActorMachineMemory):
             ray.kill(self.memory.actor, no_restart=True)
+        if self.telemetry is not None:
+            flush_telemetry()
         if stop_ray and self._started_ray:
             ray.shutdown()
 
