@@ -71,7 +71,8 @@ def execute_machine(
     events = [dict(item) for item in emitted] + [dict(item) for item in _take_queue(snapshot)]
     output = snapshot.get("output")
     previous = (state or {}).get("output")
-    if output is not None and _same_json(output, previous or {}):
+    # Cheap equality first; JSON text decides only when the values look equal.
+    if output is not None and output == (previous or {}) and _same_json(output, previous or {}):
         output = None
     return MachineExecutionResult(state=snapshot, events=events, final_output=output)
 
