@@ -23,7 +23,7 @@ from arvo_ray.core._contract import (
 )
 from arvo_ray.core._event import ArvoEvent
 from arvo_ray.core._primitives import WILDCARD_VERSION
-from arvo_ray.core.errors import ConfigViolation
+from arvo_ray.core.errors import ConfigViolation, ContractViolation
 
 __all__ = ["InputValidation", "validate_input", "validate_services"]
 
@@ -44,6 +44,26 @@ class InputValidation:
     contract_type: Literal["self", "service"] | None = None
     error: str | None = None
     contract: VersionedArvoContract | None = None
+
+    def raise_unless_valid(self, event: ArvoEvent, where: str) -> None:
+        """Raise the original's violation for an event ``where`` (a machine, a resumable) rejects.
+
+        Raises:
+            ConfigViolation: no contract of the workflow knows the event type.
+            ContractViolation: the dataschema or the data does not fit.
+        """
+        if self.status == "CONTRACT_UNRESOLVED":
+            raise ConfigViolation(
+                "Contract validation failed - Event does not match any registered contract "
+                f"schemas in the {where}",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
+        if self.status != "VALID":
+            raise ContractViolation(
+                "Input validation failed - Event data does not meet contract requirements: "
+                f"{self.error}",
+                metadata={"event_id": event.id, "event_type": event.type},
+            )
 
 
 def validate_services(

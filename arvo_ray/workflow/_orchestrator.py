@@ -13,7 +13,6 @@ from typing import Any
 from arvo_ray.core import (
     ArvoEvent,
     ConfigViolation,
-    ContractViolation,
     VersionedArvoContract,
 )
 from arvo_ray.core.telemetry import ArvoExecutionSpanKind
@@ -94,18 +93,7 @@ class ArvoOrchestrator(WorkflowHandler):
                 metadata={"event_id": event.id, "version": orchestrator["version"]},
             )
         validation = machine.validate_input(event)
-        if validation.status == "CONTRACT_UNRESOLVED":
-            raise ConfigViolation(
-                "Contract validation failed - Event does not match any registered contract "
-                "schemas in the machine",
-                metadata={"event_id": event.id, "event_type": event.type},
-            )
-        if validation.status != "VALID":
-            raise ContractViolation(
-                "Input validation failed - Event data does not meet contract requirements: "
-                f"{validation.error}",
-                metadata={"event_id": event.id, "event_type": event.type},
-            )
+        validation.raise_unless_valid(event, "machine")
         previous = step.record.get("state") if step.record else None
         result = execute_machine(machine, previous, event)
         snapshot = result.state

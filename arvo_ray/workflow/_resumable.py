@@ -21,7 +21,6 @@ from arvo_ray.core import (
     ArvoContract,
     ArvoEvent,
     ConfigViolation,
-    ContractViolation,
     VersionedArvoContract,
     is_orchestrator_contract,
 )
@@ -174,18 +173,7 @@ class ArvoResumable(WorkflowHandler):
         self_contract: ArvoContract = self.contracts["self"]
         services: dict[str, VersionedArvoContract] = self.contracts["services"]
         validation = validate_input(event, self_contract, services)
-        if validation.status == "CONTRACT_UNRESOLVED":
-            raise ConfigViolation(
-                "Contract validation failed - Event does not match any registered contract "
-                "schemas in the resumable",
-                metadata={"event_id": event.id, "event_type": event.type},
-            )
-        if validation.status != "VALID":
-            raise ContractViolation(
-                "Input validation failed - Event data does not meet contract requirements: "
-                f"{validation.error}",
-                metadata={"event_id": event.id, "event_type": event.type},
-            )
+        validation.raise_unless_valid(event, "resumable")
         versioned_self = (
             self_contract.version(version) if version in self_contract.versions else self._latest
         )
