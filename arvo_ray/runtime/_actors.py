@@ -88,13 +88,16 @@ class WorkflowHostActor:
         name: str,
         cache_entries: int = 4096,
         telemetry: TelemetryConfig | None = None,
+        outbox: bool = True,
     ) -> None:
         self.name = name
         self.telemetry = telemetry
         if telemetry is not None:
             install_telemetry(telemetry)
         owner = f"{name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.host = WorkflowHost(workflows, memory.for_owner(owner), cache_entries=cache_entries)
+        self.host = WorkflowHost(
+            workflows, memory.for_owner(owner), cache_entries=cache_entries, outbox=outbox
+        )
 
     async def handle_batch(
         self, events: list[ArvoEvent], acknowledged: list[list[str]] | None = None
@@ -109,6 +112,7 @@ class WorkflowHostActor:
             "node": ray.get_runtime_context().get_node_id(),
             "steps": self.host.steps,
             "retries": self.host.retries,
+            "duplicates": self.host.duplicates,
             "cache_hits": cache.hits,
             "cache_misses": cache.misses,
         }

@@ -94,6 +94,7 @@ class BrokerConfig:
     recovery_age: float = 10.0
     completion_timeout: float = 600.0
     telemetry: TelemetryConfig | None = None
+    outbox: bool = True
 
 
 def _host_actor(
@@ -112,7 +113,9 @@ def _host_actor(
             max_task_retries=3,
             **options,
         )
-        .remote(config.workflows, config.memory, name, cache_entries, config.telemetry)
+        .remote(
+            config.workflows, config.memory, name, cache_entries, config.telemetry, config.outbox
+        )
     )
 
 
@@ -490,7 +493,7 @@ class BrokerActor:
             delivered = await self._deliver(event, result)
         finally:
             self.inflight.discard(event.id)
-        if producer is not None and delivered:
+        if producer is not None and delivered and self.config.outbox:
             self._acknowledge(producer, event.id)
         return delivered
 

@@ -33,6 +33,8 @@ class WorkflowHost:
         cache_entries: How many instance records to keep warm.
         transaction_retries: How often a step that lost a compare-and-set or found its lock
             taken is re-run (with backoff) before it is reported.
+        outbox: Keep each step's emitted events in the record until acknowledged (see
+            :attr:`~arvo_ray.workflow.WorkflowHandler.track_outbox`).
     """
 
     def __init__(
@@ -43,12 +45,13 @@ class WorkflowHost:
         cache_entries: int = 4096,
         transaction_retries: int = 4,
         retry_backoff: float = 0.05,
+        outbox: bool = True,
     ) -> None:
         self.memory = CachedMachineMemory(memory, max_entries=cache_entries)
         self.workflows: dict[str, WorkflowHandler] = {}
         for workflow in workflows:
             workflow.memory = self.memory
-            workflow.track_outbox = True
+            workflow.track_outbox = outbox
             self.workflows[workflow.source] = workflow
         self.transaction_retries = transaction_retries
         self.retry_backoff = retry_backoff
@@ -56,6 +59,7 @@ class WorkflowHost:
         self._waiters: dict[str, int] = {}
         self.steps = 0
         self.retries = 0
+        self.duplicates = 0
 
     async def handle(self, event: ArvoEvent, acknowledged: Collection[str] = ()) -> StepOutcome:
         """Run one step; violations come back in the outcome, never raised.
@@ -113,6 +117,7 @@ class WorkflowHost:
                         extra={"arvo": {"event_id": event.id, "subject": event.subject}},
                     )
                 return StepOutcome(error=error)
+            self.duplicates += result.duplicate
             return StepOutcome(
                 events=result.events,
                 finished=await self._finished(event.subject),

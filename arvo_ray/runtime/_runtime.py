@@ -79,6 +79,10 @@ class ArvoRuntime:
         recovery_interval: Seconds between sweeps that re-publish events a crash left in a
             workflow's outbox (a sweep also runs whenever the broker (re)starts).
         recovery_age: Only outbox events older than this are re-published by periodic sweeps.
+        outbox: Store each step's emitted events with its new state until the broker has
+            handed them on (the no-lost-events guarantee). Switching it off saves one
+            acknowledgement write per emitting step but lets a crash between a step's write
+            and the delivery of its events lose those events; it exists to measure that cost.
         telemetry: Exporters and logging to install in the driver and in every worker
             process (:class:`~arvo_ray.telemetry.TelemetryConfig`): spans of one workflow
             form one trace across processes; ``stats()["metrics"]`` adds up every worker's
@@ -113,6 +117,7 @@ class ArvoRuntime:
         instance_options: dict[str, Any] | None = None,
         recovery_interval: float = 30.0,
         recovery_age: float = 10.0,
+        outbox: bool = True,
         telemetry: TelemetryConfig | None = None,
         ray_init_options: dict[str, Any] | None = None,
     ) -> None:
@@ -186,6 +191,7 @@ class ArvoRuntime:
             instance_options=dict(instance_options or {}),
             recovery_interval=recovery_interval,
             recovery_age=recovery_age,
+            outbox=outbox,
             telemetry=telemetry,
         )
         self._broker = (

@@ -282,3 +282,41 @@ def test_a_shut_down_runtime_says_so(ray_session: None, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="shut down"):
         runtime.run(modifier_init(1))
     assert ray.is_initialized()
+
+
+def test_the_outbox_keeps_emitted_events_until_handed_on(runtime: ArvoRuntime) -> None:
+    """A step's events are stored with its state; once delivered they leave the outbox."""
+    import time
+
+    init = modifier_init(5)
+    runtime.run(init, timeout=120)
+    deadline = time.monotonic() + 30
+    record = runtime.state(init.subject)
+    assert record is not None and "outbox" in record
+    while record["outbox"]:
+        assert time.monotonic() < deadline, f"outbox never drained: {record['outbox']}"
+        time.sleep(0.5)
+        record = runtime.state(init.subject)
+        assert record is not None
+
+
+def test_without_an_outbox_workflows_still_run_and_records_carry_none(
+    ray_session: None, tmp_path: Path
+) -> None:
+    """outbox=False (for measuring its cost) runs the same workflows and stores no outbox."""
+    domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
+    with ArvoRuntime(
+        handlers=domain.handlers,
+        orchestrators=domain.orchestrators,
+        placement="sharded",
+        num_hosts=1,
+        namespace="arvo-tests",
+        sqlite_path=tmp_path / "memory.sqlite3",
+        outbox=False,
+    ) as runtime:
+        init = modifier_init(9)
+        result = runtime.run(init, timeout=120)
+        assert result.final is not None and result.final.data["final"] == 5
+        record = runtime.state(init.subject)
+        assert record is not None and record["status"] == "done"
+        assert "outbox" not in record
