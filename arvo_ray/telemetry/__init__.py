@@ -8,7 +8,8 @@ no-op. This package is the SDK side:
 - :class:`TelemetryConfig` + :func:`install_telemetry` (idempotent, per process) set up
   tracing (console, OTLP, a shared JSON-lines span file), metrics (in-memory readers plus
   console/OTLP) and logging (``"json"``/``"text"``); :func:`flush_telemetry` and
-  :func:`shutdown_telemetry` flush and detach.
+  :func:`shutdown_telemetry` flush and detach; :func:`recent_spans` reads the last spans kept
+  in this process's memory.
 - :func:`collect_metrics`, :func:`merge_metrics`, :func:`summarize_metrics`: the figures as
   plain dicts, per process and added up.
 - :func:`routing_span`, :func:`continue_trace`: spans for the runtime's own hops.
@@ -37,6 +38,7 @@ from arvo_ray.telemetry._install import (
     flush_telemetry,
     install_telemetry,
     installed_config,
+    recent_spans,
     shutdown_telemetry,
 )
 from arvo_ray.telemetry._logging import (
@@ -69,6 +71,7 @@ __all__ = [
     "merge_metrics",
     "metrics_enabled",
     "read_span_file",
+    "recent_spans",
     "record_execution",
     "record_workflow",
     "routing_span",

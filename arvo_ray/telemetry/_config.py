@@ -32,6 +32,8 @@ class TelemetryConfig:
             ``"grpc"`` (e.g. ``http://collector:4317``).
         span_file: Append every finished span as one JSON object per line to this file; many
             processes can share one file (the cross-process trace test gathers it afterwards).
+        recent_spans: Keep the last this many finished spans of each process in memory
+            (:func:`~arvo_ray.telemetry.recent_spans`); 0 keeps none.
         tracing: Install a tracer provider (spans on). Off: metrics and logs only.
         metrics: Install a meter provider with an in-memory reader
             (:func:`~arvo_ray.telemetry.collect_metrics`) plus console/OTLP exporters if asked.
@@ -50,6 +52,7 @@ class TelemetryConfig:
     otlp_endpoint: str | None = None
     otlp_protocol: OtlpProtocol = "http/protobuf"
     span_file: str | None = None
+    recent_spans: int = 0
     tracing: bool = True
     metrics: bool = True
     metric_export_interval: float = 60.0
@@ -77,6 +80,8 @@ class TelemetryConfig:
                 f"span_file must be a path string or None, got {self.span_file!r} "
                 "(pass str(path) for a pathlib.Path)"
             )
+        if not isinstance(self.recent_spans, int) or self.recent_spans < 0:
+            problems.append(f"recent_spans must be an int >= 0, got {self.recent_spans!r}")
         if str(self.log_level).upper() not in _LOG_LEVELS:
             problems.append(
                 f"log_level must be one of {', '.join(_LOG_LEVELS)}, got {self.log_level!r}"

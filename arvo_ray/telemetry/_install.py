@@ -37,6 +37,7 @@ __all__ = [
     "flush_telemetry",
     "install_telemetry",
     "installed_config",
+    "recent_spans",
     "shutdown_telemetry",
 ]
 
@@ -54,11 +55,21 @@ class _State:
     periodic_reader: Any = None
     metric_router: Any = None
     owned_meter_provider: bool = False
+    recent: Any = None
     warned: set[str] = field(default_factory=set)
 
 
 _state = _State()
 _lock = threading.RLock()
+
+
+def recent_spans() -> list[dict[str, Any]]:
+    """This process's last finished spans, oldest first, as the JSON objects of a span file.
+
+    Kept only with ``TelemetryConfig(recent_spans=N)``; empty otherwise.
+    """
+    recent = _state.recent
+    return recent.spans() if recent is not None else []
 
 
 def installed_config() -> TelemetryConfig | None:
@@ -92,11 +103,13 @@ def install_telemetry(config: TelemetryConfig) -> bool:
         if _state.config == config:
             return False
         # Build every exporter first: a missing package fails before anything changes.
-        span_processors = _span_processors(config) if config.tracing else []
+        recent = _recent_exporter(config)
+        span_processors = _span_processors(config, recent) if config.tracing else []
         metric_exporters = _metric_exporters(config) if config.metrics else []
         if config.tracing:
             _ensure_tracer_provider(config)
         _route_spans(span_processors)
+        _state.recent = recent
         if config.metrics:
             _ensure_meter_provider(config)
         _route_metrics(metric_exporters)
@@ -181,7 +194,15 @@ def _ensure_tracer_provider(config: TelemetryConfig) -> None:
     _state.span_router = router
 
 
-def _span_processors(config: TelemetryConfig) -> list[Any]:
+def _recent_exporter(config: TelemetryConfig) -> Any:
+    if not (config.tracing and config.recent_spans):
+        return None
+    from arvo_ray.telemetry._span_file import RecentSpanExporter
+
+    return RecentSpanExporter(config.recent_spans)
+
+
+def _span_processors(config: TelemetryConfig, recent: Any) -> list[Any]:
     from opentelemetry.sdk.trace.export import (
         BatchSpanProcessor,
         ConsoleSpanExporter,
@@ -189,6 +210,8 @@ def _span_processors(config: TelemetryConfig) -> list[Any]:
     )
 
     processors: list[Any] = []
+    if recent is not None:
+        processors.append(SimpleSpanProcessor(recent))
     if config.span_file is not None:
         from arvo_ray.telemetry._span_file import FileSpanExporter
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ try:  # POSIX; elsewhere O_APPEND alone keeps whole-line writes in practice
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["FileSpanExporter", "read_span_file", "span_to_dict"]
+__all__ = ["FileSpanExporter", "RecentSpanExporter", "read_span_file", "span_to_dict"]
 
 
 def _hex(value: int, width: int) -> str:
@@ -143,3 +145,26 @@ def read_span_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             raise ValueError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
         spans.append(value)
     return spans
+
+
+class RecentSpanExporter(SpanExporter):
+    """Keeps the last ``max_spans`` finished spans of this process in memory.
+
+    Bounded, so it can stay on in a long-running worker; read it with
+    :func:`~arvo_ray.telemetry.recent_spans` (in a notebook, the driver's own spans).
+    """
+
+    def __init__(self, max_spans: int) -> None:
+        self._spans: deque[ReadableSpan] = deque(maxlen=max_spans)
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._lock:
+            self._spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+    def spans(self) -> list[dict[str, Any]]:
+        with self._lock:
+            kept = list(self._spans)
+        return [span_to_dict(span) for span in kept]
+

@@ -47,15 +47,17 @@ class TestTelemetryConfig:
                 otlp_protocol="udp",  # type: ignore[arg-type]
                 log_level="LOUD",
                 metric_export_interval=0,
+                recent_spans=-1,
             )
         message = str(caught.value)
-        assert "5 problem(s)" in message
+        assert "6 problem(s)" in message
         for field in (
             "service_name",
             "log_format",
             "otlp_protocol",
             "log_level",
             "metric_export_interval",
+            "recent_spans",
         ):
             assert field in message
 

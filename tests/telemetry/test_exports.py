@@ -25,6 +25,7 @@ EXPECTED = [
     "merge_metrics",
     "metrics_enabled",
     "read_span_file",
+    "recent_spans",
     "record_execution",
     "record_workflow",
     "routing_span",

@@ -168,3 +168,31 @@ def test_an_application_tracer_provider_is_kept() -> None:
         """
     )
     assert run.result == {"same": True, "spans": ["s"], "processors": 2}
+
+
+def test_recent_spans_keeps_the_last_n_finished_spans_in_memory() -> None:
+    """recent_spans=N keeps a bounded window of this process's spans, oldest first."""
+    run = run_isolated(
+        """
+        from opentelemetry import trace
+        from arvo_ray.telemetry import TelemetryConfig, install_telemetry, recent_spans
+
+        before = recent_spans()
+        install_telemetry(TelemetryConfig(recent_spans=3))
+        tracer = trace.get_tracer("t")
+        for name in "abcde":
+            with tracer.start_as_current_span(name):
+                with tracer.start_as_current_span(name + "-child"):
+                    pass
+        kept = recent_spans()
+        install_telemetry(TelemetryConfig(recent_spans=0))
+        emit({"before": before, "kept": kept, "off": recent_spans()})
+        """
+    )
+    result = run.result
+    assert result["before"] == []
+    assert [span["name"] for span in result["kept"]] == ["d", "e-child", "e"]
+    child, parent = result["kept"][1:]
+    assert child["parent_span_id"] == parent["span_id"]
+    assert child["trace_id"] == parent["trace_id"]
+    assert result["off"] == []
