@@ -9,7 +9,8 @@ Measures (median of the repetitions):
   remote task and a named actor, on plain dicts (no Arvo) — event hops/s with many in flight;
 * **sharded placement**: increment orchestrations (5 routed events each: init, read, read
   reply, increment, increment reply) — event hops/s and workflows/s, with 1,000 in flight,
-  and the peak resident memory of all Ray processes meanwhile;
+  and the peak resident memory of all Ray processes meanwhile; the same with the outbox
+  switched off (alternating runs), and with tracing on (spans kept by an in-memory exporter);
 * **instance placement**: 200 workflows with at most ``--cap`` live workflow actors, checking
   the cap is never exceeded.
 """
@@ -38,6 +39,7 @@ from arvo_ray.examples.number_domain import (
     increment_orchestrator_contract,
 )
 from arvo_ray.runtime import ArvoRuntime
+from arvo_ray.telemetry import TelemetryConfig
 
 HOPS_PER_WORKFLOW = 5
 
@@ -62,10 +64,8 @@ class BaselineWorkflow:
 
 @ray.remote(num_cpus=0, max_concurrency=100_000)
 class BaselineBroker:
-    def __init__(self) -> None:
-        self.workflow = BaselineWorkflow.options(
-            name="baseline-workflow", get_if_exists=True
-        ).remote()
+    def __init__(self, name: str) -> None:
+        self.workflow = BaselineWorkflow.options(name=name, get_if_exists=True).remote()
 
     async def run(self, workflow_id: str) -> int:
         event = {"id": workflow_id, "hops": 0}
@@ -123,8 +123,9 @@ class PeakSampler:
 # -- measurements -------------------------------------------------------------------------------
 
 
-def baseline(in_flight: int) -> float:
-    broker = BaselineBroker.remote()
+def baseline(in_flight: int, repeat: int) -> float:
+    # A fresh named workflow actor per run: killing a broker takes the actor it owns with it.
+    broker = BaselineBroker.remote(f"baseline-workflow-{repeat}")
     ray.get([broker.run.remote(f"warm-{i}") for i in range(20)])
     started = time.perf_counter()
     results = ray.get([broker.run.remote(f"wf-{i}") for i in range(in_flight)])
@@ -163,6 +164,10 @@ def arvo_run(runtime: ArvoRuntime, count: int, offset: int) -> tuple[float, floa
     return hops / elapsed, count / elapsed
 
 
+def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -183,37 +188,73 @@ def main() -> None:
         f"Ray {ray.__version__}, {ray.cluster_resources().get('CPU')} CPUs; median of {args.repeat} runs"
     )
 
-    rates = [baseline(3000 if not args.quick else 600) for _ in range(args.repeat)]
+    rates = [baseline(3000 if not args.quick else 600, repeat) for repeat in range(args.repeat)]
     base = statistics.median(rates)
     print(
         f"raw baseline (broker actor -> task -> named actor): {base:,.0f} event hops/s  runs {[round(r) for r in rates]}"
     )
 
-    sharded = ArvoRuntime(
-        handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
-        placement="sharded",
-        num_hosts=2,
-        namespace="arvo-bench",
-        sqlite_path=workdir / "sharded.sqlite3",
+    def sharded_runtime(label: str, **options: Any) -> ArvoRuntime:
+        runtime = ArvoRuntime(
+            handlers=domain.handlers,
+            orchestrators=domain.orchestrators,
+            placement="sharded",
+            num_hosts=2,
+            name=f"bench-{label}-{os.getpid()}",
+            namespace="arvo-bench",
+            sqlite_path=workdir / f"{label}.sqlite3",
+            **options,
+        )
+        arvo_run(runtime, 50, 0)  # warm-up: workers, caches
+        return runtime
+
+    # Outbox on and off run alternately, so both see the same machine noise.
+    with_outbox, without_outbox = (
+        sharded_runtime("outbox"),
+        sharded_runtime("no-outbox", outbox=False),
     )
+    runs: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
     try:
-        arvo_run(sharded, 50, 0)  # warm-up: workers, caches
-        runs = []
         with PeakSampler() as sampler:
             for repeat in range(args.repeat):
-                runs.append(arvo_run(sharded, in_flight, (repeat + 1) * in_flight))
-        hop_rate = statistics.median(r[0] for r in runs)
-        wf_rate = statistics.median(r[1] for r in runs)
-        print(
-            f"sharded placement, {in_flight} in flight: {hop_rate:,.0f} event hops/s, {wf_rate:,.1f} workflows/s  "
-            f"(ratio to baseline {hop_rate / base:.2f}x)  runs {[round(r[0]) for r in runs]}"
-        )
-        print(
-            f"peak RSS of all Ray processes with {in_flight} workflows in flight: {sampler.peak / 2**30:.2f} GiB"
-        )
+                offset = (repeat + 1) * in_flight
+                runs["on"].append(arvo_run(with_outbox, in_flight, offset))
+                runs["off"].append(arvo_run(without_outbox, in_flight, offset))
     finally:
-        sharded.shutdown()
+        with_outbox.shutdown()
+        without_outbox.shutdown()
+    hop_rate, wf_rate = medians(runs["on"])
+    print(
+        f"sharded placement, {in_flight} in flight: {hop_rate:,.0f} event hops/s, {wf_rate:,.1f} workflows/s  "
+        f"(ratio to baseline {hop_rate / base:.2f}x)  runs {[round(r[0]) for r in runs['on']]}"
+    )
+    print(
+        f"peak RSS of all Ray processes with {in_flight} workflows in flight: {sampler.peak / 2**30:.2f} GiB"
+    )
+    off_hops, off_wf = medians(runs["off"])
+    print(
+        f"  outbox switched off: {off_hops:,.0f} event hops/s, {off_wf:,.1f} workflows/s; "
+        f"the outbox costs {1 - hop_rate / off_hops:+.1%} of the event rate  "
+        f"runs {[round(r[0]) for r in runs['off']]}"
+    )
+
+    # Tracing last: once a worker process has the SDK installed it keeps recording spans, so
+    # "off" runs after this would not be off. Same configuration as the outbox-on runtime.
+    traced = sharded_runtime(
+        "traced", telemetry=TelemetryConfig(recent_spans=10_000, metrics=False)
+    )
+    try:
+        traced_runs = [
+            arvo_run(traced, in_flight, (repeat + 1) * in_flight) for repeat in range(args.repeat)
+        ]
+    finally:
+        traced.shutdown()
+    traced_hops, traced_wf = medians(traced_runs)
+    print(
+        f"  tracing on (in-memory span exporter, no console): {traced_hops:,.0f} event hops/s, "
+        f"{traced_wf:,.1f} workflows/s; tracing costs {1 - traced_hops / hop_rate:+.1%} of the "
+        f"event rate  runs {[round(r[0]) for r in traced_runs]}"
+    )
 
     instance = ArvoRuntime(
         handlers=domain.handlers,
@@ -221,6 +262,7 @@ def main() -> None:
         placement="instance",
         max_live_instances=args.cap,
         namespace="arvo-bench",
+        name=f"bench-instance-{os.getpid()}",
         sqlite_path=workdir / "instance.sqlite3",
     )
     try:
