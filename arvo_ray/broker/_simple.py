@@ -47,7 +47,25 @@ _inside_listener: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 @dataclass(frozen=True, slots=True)
 class DomainedEvent:
-    """An event addressed to another domain's bus, with that domain."""
+    """An event addressed to another domain's bus, with that domain.
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import value_read_contract
+        >>> from arvo_ray.handler import create_arvo_event_handler
+        >>> def read(inp):
+        ...     return {"type": "evt.value.read.success", "data": {"key": "apples", "value": 3},
+        ...             "domain": [None, "audit"]}
+        >>> broker = SimpleEventBroker([create_arvo_event_handler(
+        ...     contract=value_read_contract, executionunits=0, handler={"0.0.1": read})])
+        >>> event = create_arvo_event_factory(value_read_contract.version("0.0.1")).accepts(
+        ...     source="com.example.client", subject="s", data={"key": "apples"})
+        >>> run = asyncio.run(broker.run(event))
+        >>> run.final.domain is None
+        True
+        >>> [(kept.domain, kept.event.type) for kept in run.domained]
+        [('audit', 'evt.value.read.success')]
+    """
 
     domain: str
     event: ArvoEvent
@@ -55,7 +73,18 @@ class DomainedEvent:
 
 @dataclass(frozen=True, slots=True)
 class BrokerError:
-    """An error raised while handling ``event`` (a violation, or a routing problem)."""
+    """An error raised while handling ``event`` (a violation, or a routing problem).
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_event
+        >>> broker = SimpleEventBroker(on_error=lambda error, event: None)
+        >>> event = create_arvo_event(source="com.example.client", type="com.nobody.home",
+        ...                           subject="s", data={})
+        >>> asyncio.run(broker.publish(event))
+        >>> broker.errors
+        [BrokerError(error=LookupError('No handlers registered for event type: com.nobody.home'),
+                     event=ArvoEvent(type='com.nobody.home', ...))]
+    """
 
     error: BaseException
     event: ArvoEvent
@@ -71,6 +100,29 @@ class BrokerRun:
         domained: Events for other domains that no ``on_domained_events`` callback took.
         errors: Errors and violations raised while the chain ran, with their events.
         events: Every event published during the run, in publish order.
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     build_number_domain, number_modifier_contract)
+        >>> broker = SimpleEventBroker(build_number_domain().all, on_error=lambda e, ev: None)
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     number_modifier_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "init": 5, "modifier": 2, "operation": "increment",
+        ...     "trend": "linear"})
+        >>> run = asyncio.run(broker.run(init))
+        >>> run.final.type, run.final.data
+        ('arvo.orc.number.modifier.done', {'success': True, 'error': [], 'final': 7})
+        >>> [event.type for event in run.events]
+        ['arvo.orc.number.modifier', 'com.value.write', 'evt.value.write.success', 'arvo.orc.inc',
+         'com.notif.test', 'com.value.read', 'evt.value.read.success', 'com.increment.number',
+         'evt.increment.number.success', 'arvo.orc.inc.done', 'arvo.orc.number.modifier.done']
+
+        Version 0.0.1 also sends a notification nobody subscribes to; it is kept, not lost:
+
+        >>> [(type(error.error).__name__, error.event.type) for error in run.errors]
+        [('LookupError', 'com.notif.test')]
     """
 
     final: ArvoEvent | None = None
@@ -103,6 +155,24 @@ class SimpleEventBroker:
             another domain; without it they are kept in :attr:`domained` and in each
             :class:`BrokerRun`.
         max_queue_size: ``publish`` raises when this many events wait (runaway loops fail fast).
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     build_number_domain, increment_orchestrator_contract)
+        >>> domain = build_number_domain()
+        >>> domain.store["apples"] = 3
+        >>> broker = SimpleEventBroker(domain.all)
+        >>> broker.topics
+        ['com.increment.number', 'com.decrement.number', 'com.value.read', 'com.value.write',
+         'arvo.orc.inc', 'arvo.orc.dec', 'arvo.orc.number.modifier']
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     increment_orchestrator_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 2, "trend": "linear"})
+        >>> done = asyncio.run(broker.resolve(init))
+        >>> done.type, done.data, done.to
+        ('arvo.orc.inc.done', {'success': True, 'error': [], 'final': 5}, 'com.example.client')
     """
 
     def __init__(

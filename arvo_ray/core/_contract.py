@@ -43,7 +43,14 @@ ORCHESTRATOR_PREFIX = "arvo.orc"
 
 
 class ArvoErrorSchema(BaseModel):
-    """Payload of every ``sys.<type>.error`` event."""
+    """Payload of every ``sys.<type>.error`` event.
+
+    Example:
+        >>> payload = create_arvo_error(ValueError("value must be positive"))
+        >>> ArvoErrorSchema.model_validate(payload)
+        ArvoErrorSchema(errorName='ValueError', errorMessage='value must be positive',
+                        errorStack=None)
+    """
 
     errorName: str = Field(description="The name of the error.")
     errorMessage: str = Field(description="A descriptive message for the error.")
@@ -92,7 +99,15 @@ def validate_with_schema(schema: SchemaType, data: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class SchemaRecord:
-    """An event type with the model of its data (and, for system errors, its dataschema)."""
+    """An event type with the model of its data (and, for system errors, its dataschema).
+
+    Example:
+        >>> class Incremented(BaseModel):
+        ...     value: int
+        >>> record = SchemaRecord(type="evt.number.increment.success", schema=Incremented)
+        >>> record.type, record.schema.model_validate({"value": 2}), record.dataschema
+        ('evt.number.increment.success', Incremented(value=2), None)
+    """
 
     type: str
     schema: SchemaType
@@ -101,14 +116,34 @@ class SchemaRecord:
 
 @dataclass(frozen=True, slots=True)
 class ContractVersion:
-    """One version of a contract: the accepted event's model and the emitted events' models."""
+    """One version of a contract: the accepted event's model and the emitted events' models.
+
+    Example:
+        >>> class Increment(BaseModel):
+        ...     value: int
+        >>> spec = ContractVersion(accepts=Increment,
+        ...     emits={"evt.number.increment.success": Increment})
+        >>> contract = create_arvo_contract(uri="#/number/increment", type="com.number.increment",
+        ...     versions={"1.0.0": spec})
+        >>> contract.versions["1.0.0"] == spec
+        True
+    """
 
     accepts: SchemaType
     emits: Mapping[str, SchemaType]
 
 
 class EventDataschema:
-    """Build and parse ``dataschema`` strings of the form ``<contract uri>/<version>``."""
+    """Build and parse ``dataschema`` strings of the form ``<contract uri>/<version>``.
+
+    Example:
+        >>> EventDataschema.build("#/number/increment", "1.0.0")
+        '#/number/increment/1.0.0'
+        >>> EventDataschema.parse("#/number/increment/1.0.0")
+        {'uri': '#/number/increment', 'version': '1.0.0'}
+        >>> EventDataschema.is_valid("#/number/increment/latest")
+        False
+    """
 
     @staticmethod
     def build(uri: str, version: str) -> str:
@@ -320,7 +355,17 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 class VersionedArvoContract:
-    """One version of a contract: the view handlers, factories and machines work with."""
+    """One version of a contract: the view handlers, factories and machines work with.
+
+    Example:
+        >>> class Increment(BaseModel):
+        ...     value: int
+        >>> contract = create_arvo_contract(uri="#/number/increment", type="com.number.increment",
+        ...     versions={"1.0.0": {"accepts": Increment, "emits": {}}})
+        >>> v1 = contract.version("1.0.0")
+        >>> v1.accepts.type, v1.dataschema, v1.system_error.dataschema
+        ('com.number.increment', '#/number/increment/1.0.0', '#/number/increment/0.0.0')
+    """
 
     __slots__ = ("_contract", "_spec", "_version")
 

@@ -83,7 +83,15 @@ _EXTENSION_KEY = re.compile(r"[a-z0-9]+")
 
 
 class ArvoEventId(TypedDict):
-    """How an event id is chosen: ``DEVELOPER_MANAGED`` keeps ``value``; ``ARVO_MANAGED`` wraps it."""
+    """How an event id is chosen: ``DEVELOPER_MANAGED`` keeps ``value``; ``ARVO_MANAGED`` wraps it.
+
+    Example:
+        >>> create_arvo_event_id({"deduplication": "DEVELOPER_MANAGED", "value": "order-42"})
+        'order-42'
+        >>> key: ArvoEventId = {"deduplication": "ARVO_MANAGED", "value": "order-42"}
+        >>> parse_arvo_event_id(create_arvo_event_id(key))[0]["value"]
+        'order-42'
+    """
 
     deduplication: Literal["DEVELOPER_MANAGED", "ARVO_MANAGED"]
     value: str

@@ -48,7 +48,15 @@ def _validated(schema: SchemaType, data: Any, prefix: str) -> dict[str, Any]:
 
 
 class EventOptions(TypedDict, total=False):
-    """Optional event fields every factory method accepts (see :func:`create_arvo_event`)."""
+    """Optional event fields every factory method accepts (see :func:`create_arvo_event`).
+
+    Example:
+        >>> options: EventOptions = {"redirectto": "com.number.audit", "executionunits": 1.5}
+        >>> event = create_arvo_event(source="com.number.client", type="com.number.increment",
+        ...     subject="run-1", data={"value": 1}, **options)
+        >>> event.redirectto, event.executionunits
+        ('com.number.audit', 1.5)
+    """
 
     id: ArvoEventId | Mapping[str, str] | str | None
     time: str | None
@@ -70,8 +78,16 @@ class ArvoEventFactory:
     fields of :class:`EventOptions` as keyword arguments.
 
     Example:
-        >>> factory = create_arvo_event_factory(contract.version("1.0.0"))  # doctest: +SKIP
-        >>> event = factory.accepts(source="com.my.client", data={"a": 1, "b": 2})  # doctest: +SKIP
+        >>> from pydantic import BaseModel
+        >>> from arvo_ray.core import create_arvo_contract
+        >>> class Increment(BaseModel):
+        ...     value: int
+        >>> contract = create_arvo_contract(uri="#/number/increment", type="com.number.increment",
+        ...     versions={"1.0.0": {"accepts": Increment, "emits": {}}})
+        >>> factory = create_arvo_event_factory(contract.version("1.0.0"))
+        >>> event = factory.accepts(source="com.number.client", data={"value": 1})
+        >>> event.type, event.data, event.dataschema
+        ('com.number.increment', {'value': 1}, '#/number/increment/1.0.0')
     """
 
     _span_prefix = "EventFactory"
@@ -206,6 +222,19 @@ class ArvoOrchestratorEventFactory(ArvoEventFactory):
 
     Raises:
         ValueError: the contract is not an orchestrator contract.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> from arvo_ray.core import create_arvo_orchestrator_contract
+        >>> class Init(BaseModel):
+        ...     value: int
+        >>> contract = create_arvo_orchestrator_contract(uri="#/orc/number/double",
+        ...     name="number.double", versions={"1.0.0": {"init": Init, "complete": Init}})
+        >>> factory = create_arvo_orchestrator_event_factory(contract.version("1.0.0"))
+        >>> event = factory.init(source="com.number.client",
+        ...     data={"value": 2, "parentSubject$$": None})
+        >>> event.type, event.data
+        ('arvo.orc.number.double', {'parentSubject$$': None, 'value': 2})
     """
 
     _span_prefix = "OrchestratorEventFactory"

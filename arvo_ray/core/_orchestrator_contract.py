@@ -27,7 +27,19 @@ _NAME = re.compile(r"[a-z0-9.]+")
 
 
 class OrchestrationInitEventBase(BaseModel):
-    """Fields every orchestrator init event carries besides the user's own."""
+    """Fields every orchestrator init event carries besides the user's own.
+
+    Example:
+        >>> root = OrchestrationInitEventBase.model_validate({"parentSubject$$": None})
+        >>> root.model_dump(by_alias=True)
+        {'parentSubject$$': None}
+        >>> class Init(BaseModel):
+        ...     value: int
+        >>> contract = create_arvo_orchestrator_contract(uri="#/orc/number/double",
+        ...     name="number.double", versions={"1.0.0": {"init": Init, "complete": Init}})
+        >>> issubclass(contract.version("1.0.0").accepts.schema, OrchestrationInitEventBase)
+        True
+    """
 
     parent_subject: str | None = Field(
         ...,
@@ -41,7 +53,16 @@ class OrchestrationInitEventBase(BaseModel):
 
 
 class ArvoOrchestratorEventTypeGen:
-    """The event types of an orchestrator named ``name``."""
+    """The event types of an orchestrator named ``name``.
+
+    Example:
+        >>> ArvoOrchestratorEventTypeGen.init("number.double")
+        'arvo.orc.number.double'
+        >>> ArvoOrchestratorEventTypeGen.complete("number.double")
+        'arvo.orc.number.double.done'
+        >>> ArvoOrchestratorEventTypeGen.is_orchestrator_event_type("com.number.increment")
+        False
+    """
 
     prefix = "arvo.orc"
 
@@ -63,7 +84,18 @@ class ArvoOrchestratorEventTypeGen:
 
 
 class ArvoOrchestratorContract(ArvoContract):
-    """A contract whose accepts type is ``arvo.orc.<name>`` and whose one emit is the completion."""
+    """A contract whose accepts type is ``arvo.orc.<name>`` and whose one emit is the completion.
+
+    Example:
+        >>> class Init(BaseModel):
+        ...     value: int
+        >>> class Done(BaseModel):
+        ...     result: int
+        >>> contract = create_arvo_orchestrator_contract(uri="#/orc/number/double",
+        ...     name="number.double", versions={"1.0.0": {"init": Init, "complete": Done}})
+        >>> contract.name, contract.init_type, contract.complete_type
+        ('number.double', 'arvo.orc.number.double', 'arvo.orc.number.double.done')
+    """
 
     __slots__ = ()
 

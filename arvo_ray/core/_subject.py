@@ -44,7 +44,16 @@ class ExecutionInfo(TypedDict):
 
 
 class ArvoOrchestrationSubjectContent(TypedDict):
-    """The decoded subject: which orchestrator (name, version), which run, and free-form meta."""
+    """The decoded subject: which orchestrator (name, version), which run, and free-form meta.
+
+    Example:
+        >>> content: ArvoOrchestrationSubjectContent = {
+        ...     "orchestrator": {"name": "arvo.orc.number.double", "version": "1.0.0"},
+        ...     "execution": {"id": "run-1", "initiator": "com.number.client", "domain": None},
+        ...     "meta": {}}
+        >>> ArvoOrchestrationSubject.parse(ArvoOrchestrationSubject.create(content)) == content
+        True
+    """
 
     orchestrator: OrchestratorInfo
     execution: ExecutionInfo
@@ -56,6 +65,14 @@ class InvalidSubjectError(ValueError):
 
     Attributes:
         issues: One readable line per broken rule (empty for decoding failures).
+
+    Example:
+        >>> try:
+        ...     ArvoOrchestrationSubject.new(
+        ...         orchestrator="double", version="1.0.0", initiator="com.number.client")
+        ... except InvalidSubjectError as error:
+        ...     print(error.issues)
+        ['orchestrator.name: Orchestrator name should be prefixed with a reverse-DNS name']
     """
 
     def __init__(self, message: str, issues: list[str] | None = None) -> None:

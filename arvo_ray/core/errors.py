@@ -77,28 +77,57 @@ class ViolationError(Exception):
 
 
 class ContractViolation(ViolationError):
-    """The event's data or dataschema does not match the contract (input or output)."""
+    """The event's data or dataschema does not match the contract (input or output).
+
+    Example:
+        >>> error = ContractViolation("'data.value': Field required", metadata={"field": "value"})
+        >>> error.name, str(error)
+        ('ViolationError<Contract>', "ViolationError<Contract> 'data.value': Field required")
+        >>> is_violation_error(error)
+        True
+    """
 
     def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
         super().__init__("Contract", message, metadata=metadata)
 
 
 class ConfigViolation(ViolationError):
-    """The event reached a handler that is not configured for it, or a definition is invalid."""
+    """The event reached a handler that is not configured for it, or a definition is invalid.
+
+    Example:
+        >>> error = ConfigViolation("Handler com.number.increment got com.number.decrement")
+        >>> error.type, str(error)
+        ('Config', 'ViolationError<Config> Handler com.number.increment got com.number.decrement')
+    """
 
     def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
         super().__init__("Config", message, metadata=metadata)
 
 
 class ExecutionViolation(ViolationError):
-    """Raised on purpose by user code (or for a malformed subject) to bypass ``sys.*.error`` events."""
+    """Raised on purpose by user code (or for a malformed subject) to bypass ``sys.*.error`` events.
+
+    Example:
+        >>> try:
+        ...     raise ExecutionViolation("Rate limit reached", metadata={"retry_after": 30})
+        ... except ViolationError as error:
+        ...     print(error.name, error.metadata)
+        ViolationError<Execution> {'retry_after': 30}
+    """
 
     def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
         super().__init__("Execution", message, metadata=metadata)
 
 
 class TransactionViolationCause(StrEnum):
-    """Why a machine-memory transaction failed; the value appears in the message as ``[CAUSE]``."""
+    """Why a machine-memory transaction failed; the value appears in the message as ``[CAUSE]``.
+
+    Example:
+        >>> TransactionViolationCause.READ_FAILURE.value
+        'READ_MACHINE_MEMORY_FAILURE'
+        >>> TransactionViolation("LOCK_UNACQUIRED", "memory is locked").cause
+        <TransactionViolationCause.LOCK_UNACQUIRED: 'LOCK_UNACQUIRED'>
+    """
 
     READ_FAILURE = "READ_MACHINE_MEMORY_FAILURE"
     LOCK_FAILURE = "LOCK_MACHINE_MEMORY_FAILURE"
@@ -112,6 +141,14 @@ class TransactionViolation(ViolationError):
 
     Attributes:
         cause: A :class:`TransactionViolationCause` value.
+
+    Example:
+        >>> error = TransactionViolation(
+        ...     TransactionViolationCause.LOCK_UNACQUIRED, "the subject's memory is locked")
+        >>> str(error)
+        "ViolationError<OrchestratorTransaction> [LOCK_UNACQUIRED] the subject's memory is locked"
+        >>> is_transaction_violation_error(error, TransactionViolationCause.LOCK_UNACQUIRED)
+        True
     """
 
     def __init__(

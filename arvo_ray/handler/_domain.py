@@ -30,6 +30,19 @@ class ArvoDomain:
         FROM_PARENT_SUBJECT: The domain embedded in the parent orchestration's subject.
         ORCHESTRATION_CONTEXT: Route back to the orchestration's domain when the triggering
             event came from elsewhere (the default for handler emits and system errors).
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_event
+        >>> event = create_arvo_event(source="com.example.client", type="com.value.read",
+        ...                           subject="s", data={"key": "a"}, domain="analytics")
+        >>> resolve_event_domain(ArvoDomain.FROM_TRIGGERING_EVENT, self_contract=None,
+        ...                      triggering_event=event)
+        'analytics'
+        >>> print(resolve_event_domain(ArvoDomain.LOCAL, self_contract=None,
+        ...                            triggering_event=event))
+        None
+        >>> resolve_event_domain("audit", self_contract=None, triggering_event=event)
+        'audit'
     """
 
     LOCAL: None = None

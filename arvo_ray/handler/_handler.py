@@ -67,6 +67,20 @@ class HandlerInput:
         domain: ``{"self": <contract domain>, "event": <event domain>}``.
         span: The handler's OpenTelemetry span, or ``None`` without an SDK.
         span_headers: The trace headers emitted events will carry.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import value_read_contract
+        >>> def read(inp: HandlerInput):
+        ...     print(inp.source, inp.contract.version, inp.domain, inp.event.data)
+        ...     return {"type": "evt.value.read.success", "data": {"key": "apples", "value": 3}}
+        >>> handler = create_arvo_event_handler(
+        ...     contract=value_read_contract, executionunits=0, handler={"0.0.1": read})
+        >>> event = create_arvo_event_factory(value_read_contract.version("0.0.1")).accepts(
+        ...     source="com.example.client", subject="s", data={"key": "apples"})
+        >>> result = asyncio.run(handler.execute(event))
+        com.value.read 0.0.1 {'self': None, 'event': None} {'key': 'apples'}
     """
 
     event: ArvoEvent
@@ -104,6 +118,30 @@ class ArvoEventHandler:
 
     Any other exception from the implementation becomes ``sys.<type>.error`` events addressed
     to the event's ``source``.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import value_read_contract
+        >>> store = {"apples": 3}
+        >>> def read(inp: HandlerInput):
+        ...     key = inp.event.data["key"]
+        ...     return {"type": "evt.value.read.success", "data": {"key": key, "value": store[key]}}
+        >>> handler = ArvoEventHandler(
+        ...     contract=value_read_contract, executionunits=1, handler={"0.0.1": read})
+        >>> handler
+        ArvoEventHandler(source='com.value.read', versions=['0.0.1'])
+        >>> factory = create_arvo_event_factory(value_read_contract.version("0.0.1"))
+        >>> client = "com.example.client"
+        >>> event = factory.accepts(source=client, subject="s", data={"key": "apples"})
+        >>> [(e.type, e.data, e.to) for e in asyncio.run(handler.execute(event)).events]
+        [('evt.value.read.success', {'key': 'apples', 'value': 3}, 'com.example.client')]
+
+        A failing implementation answers with an error event instead of raising:
+
+        >>> event = factory.accepts(source=client, subject="s", data={"key": "pears"})
+        >>> [(e.type, e.data["errorName"]) for e in asyncio.run(handler.execute(event)).events]
+        [('sys.com.value.read.error', 'KeyError')]
     """
 
     handler_type = "handler"

@@ -20,7 +20,25 @@ __all__ = ["RawEvent", "normalize_outputs", "raw_extensions"]
 
 
 class RawEvent(TypedDict, total=False):
-    """An event as user code describes it; the library completes and validates it."""
+    """An event as user code describes it; the library completes and validates it.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import value_read_contract
+        >>> from arvo_ray.handler import create_arvo_event_handler
+        >>> def read(inp) -> RawEvent:
+        ...     key = inp.event.data["key"]
+        ...     return {"type": "evt.value.read.success", "data": {"key": key, "value": 3},
+        ...             "domain": [None, "audit"]}
+        >>> handler = create_arvo_event_handler(
+        ...     contract=value_read_contract, executionunits=0, handler={"0.0.1": read})
+        >>> event = create_arvo_event_factory(value_read_contract.version("0.0.1")).accepts(
+        ...     source="com.example.client", subject="s", data={"key": "apples"})
+        >>> result = asyncio.run(handler.execute(event))
+        >>> [(e.domain, e.to, e.parentid == event.id) for e in result.events]
+        [(None, 'com.example.client', True), ('audit', 'com.example.client', True)]
+    """
 
     type: str
     data: Any

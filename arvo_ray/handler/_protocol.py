@@ -22,6 +22,19 @@ class ExecutionResult:
         committed: A workflow step wrote its new state (always ``False`` for plain handlers).
         duplicate: The workflow had already consumed this event id; ``events`` are what that
             earlier step emitted and has not seen acknowledged (re-published, same ids).
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import value_write_contract, value_write_handler
+        >>> handler = value_write_handler({})
+        >>> event = create_arvo_event_factory(value_write_contract.version("0.0.1")).accepts(
+        ...     source="com.example.client", subject="s", data={"key": "apples", "value": 3})
+        >>> result = asyncio.run(handler.execute(event))
+        >>> [(e.type, e.data) for e in result.events]
+        [('evt.value.write.success', {'key': 'apples', 'success': True})]
+        >>> result.committed, result.duplicate
+        (False, False)
     """
 
     events: list[ArvoEvent] = field(default_factory=list)
@@ -36,6 +49,17 @@ class IArvoEventHandler(Protocol):
     ``execute`` raises violations (:class:`~arvo_ray.core.errors.ViolationError`) and returns
     every other failure as ``sys.<source>.error`` events. The same object runs in-process (the
     ``SimpleEventBroker``) and on Ray (as a task or inside a workflow actor).
+
+    Example:
+        >>> from arvo_ray.examples.number_domain import build_number_domain
+        >>> domain = build_number_domain()
+        >>> all(isinstance(unit, IArvoEventHandler) for unit in domain.all)
+        True
+        >>> [unit.source for unit in domain.all]
+        ['com.increment.number', 'com.decrement.number', 'com.value.read', 'com.value.write',
+         'arvo.orc.inc', 'arvo.orc.dec', 'arvo.orc.number.modifier']
+        >>> domain.all[2].system_error_schema.type
+        'sys.com.value.read.error'
     """
 
     @property

@@ -106,6 +106,14 @@ class ArvoMachine:
         logic: The underlying :class:`StateMachine`.
         requires_resource_locking: Whether steps must hold the workflow's memory lock: true
             when the machine has parallel states or a service can answer with several events.
+
+    Example:
+        >>> from arvo_ray.examples.number_domain import arithmetic_machine
+        >>> machine = arithmetic_machine("increment", "0.0.2")
+        >>> machine
+        ArvoMachine(id='machineV002', source='arvo.orc.inc', version='0.0.2')
+        >>> sorted(machine.contracts["services"]), machine.requires_resource_locking
+        (['increment', 'value_reader'], True)
     """
 
     def __init__(
@@ -144,7 +152,19 @@ class ArvoMachine:
 
 
 class ArvoMachineSetup:
-    """Contracts plus named actions/guards; ``create_machine(config)`` builds :class:`ArvoMachine`s."""
+    """Contracts plus named actions/guards; ``create_machine(config)`` builds :class:`ArvoMachine`s.
+
+    Example:
+        >>> from arvo_ray.examples.number_domain import (
+        ...     increment_contract, increment_orchestrator_contract)
+        >>> machine_setup = setup_arvo_machine(contracts={
+        ...     "self": increment_orchestrator_contract.version("0.0.1"),
+        ...     "services": {"increment": increment_contract.version("0.0.1")}})
+        >>> machine_setup.create_machine({"id": "inc", "initial": "compute", "states": {
+        ...     "compute": {"on": {"evt.increment.number.success": "done"}},
+        ...     "done": {"type": "final"}}})
+        ArvoMachine(id='inc', source='arvo.orc.inc', version='0.0.1')
+    """
 
     def __init__(
         self,

@@ -26,6 +26,15 @@ class MachineLoopError(RuntimeError):
         machine_id: The id of the machine.
         state_ids: Ids of the source states of the transitions taken in the last microstep.
         limit: The cap that was hit (``max_microsteps``).
+
+    Example:
+        >>> machine = setup().create_machine({"id": "pingpong", "initial": "ping", "states": {
+        ...     "ping": {"always": "pong"}, "pong": {"always": "ping"}}}, max_microsteps=10)
+        >>> try:
+        ...     machine.initial_transition()
+        ... except MachineLoopError as error:
+        ...     print(error.machine_id, error.state_ids, error.limit)
+        pingpong ['pingpong.ping'] 10
     """
 
     def __init__(self, machine_id: str, state_ids: list[str], event_type: str, limit: int) -> None:
@@ -47,6 +56,15 @@ class InvalidSnapshotError(ValueError):
 
     Attributes:
         machine_id: The id of the machine.
+
+    Example:
+        >>> machine = setup().create_machine({"id": "light", "initial": "green",
+        ...     "states": {"green": {"on": {"TIMER": "red"}}, "red": {}}})
+        >>> machine.transition({"status": "active", "value": "blue"}, {"type": "TIMER"})
+        Traceback (most recent call last):
+          ...
+        arvo_ray.machine.InvalidSnapshotError: Invalid snapshot for machine 'light': state 'blue'
+        does not exist on 'light' (its states: 'green', 'red')
     """
 
     def __init__(self, machine_id: str, message: str) -> None:

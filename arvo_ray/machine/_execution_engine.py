@@ -22,7 +22,23 @@ __all__ = ["MachineExecutionResult", "execute_machine"]
 
 @dataclass(frozen=True, slots=True)
 class MachineExecutionResult:
-    """The persisted snapshot after the step, the raw events to emit, and the new output."""
+    """The persisted snapshot after the step, the raw events to emit, and the new output.
+
+    ``final_output`` is ``None`` unless this step completed the machine, so an orchestrator
+    emits its completion event exactly once.
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     arithmetic_machine, increment_orchestrator_contract)
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     increment_orchestrator_contract.version("0.0.2"))
+        >>> init = factory.init(source="com.number.client", data={
+        ...     "key": "n", "modifier": 2, "trend": "exponential", "parentSubject$$": None})
+        >>> result = execute_machine(arithmetic_machine("increment", "0.0.2"), None, init)
+        >>> result.state["value"], result.events, result.final_output
+        ('fetch_value', [{'type': 'com.value.read', 'data': {'key': 'n'}}], None)
+    """
 
     state: dict[str, Any]
     events: list[dict[str, Any]]

@@ -44,6 +44,17 @@ class StateMachine:
     Attributes:
         id: The machine id (``config["id"]``, or ``"(machine)"``).
         config: The original config dict, unchanged.
+
+    Example:
+        >>> machine = setup().create_machine({"id": "toggle", "initial": "off", "states": {
+        ...     "off": {"on": {"TOGGLE": "on"}}, "on": {"on": {"TOGGLE": "off"}}}})
+        >>> machine
+        <StateMachine 'toggle' (3 states)>
+        >>> snapshot, emitted = machine.initial_transition()
+        >>> machine.transition(snapshot, {"type": "TOGGLE"})[0]["value"]
+        'on'
+        >>> snapshot["value"]  # the input snapshot is never mutated
+        'off'
     """
 
     __slots__ = ("_actions", "_guards", "_tree", "config", "id")
@@ -230,6 +241,19 @@ class MachineSetup:
     """Named actions and guards, ready to create machines that refer to them by name.
 
     Returned by :func:`setup`; mirrors XState's ``setup({actions, guards})``.
+
+    Example:
+        >>> payments = setup(actions={"record": assign({"paid": lambda a: a.event["amount"]})},
+        ...                  guards={"positive": lambda a: a.event["amount"] > 0})
+        >>> machine = payments.create_machine({"id": "payment", "context": {"paid": 0},
+        ...     "initial": "pending", "states": {"pending": {"on": {"PAY": {
+        ...         "guard": "positive", "target": "paid", "actions": "record"}}},
+        ...     "paid": {"type": "final"}}})
+        >>> snapshot, _ = machine.initial_transition()
+        >>> machine.transition(snapshot, {"type": "PAY", "amount": 0})[0]["value"]
+        'pending'
+        >>> machine.transition(snapshot, {"type": "PAY", "amount": 5})[0]["context"]
+        {'paid': 5}
     """
 
     __slots__ = ("_actions", "_guards")

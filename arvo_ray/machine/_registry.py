@@ -16,6 +16,19 @@ class MachineRegistry:
 
     Raises:
         ValueError: no machines given.
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     arithmetic_machine, increment_orchestrator_contract)
+        >>> registry = MachineRegistry(
+        ...     arithmetic_machine("increment", "0.0.1"), arithmetic_machine("increment", "0.0.2"))
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     increment_orchestrator_contract.version("0.0.2"))
+        >>> init = factory.init(source="com.number.client", data={
+        ...     "key": "n", "modifier": 2, "trend": "exponential", "parentSubject$$": None})
+        >>> registry.resolve(init)  # the subject names version 0.0.2
+        ArvoMachine(id='machineV002', source='arvo.orc.inc', version='0.0.2')
     """
 
     def __init__(self, *machines: ArvoMachine) -> None:

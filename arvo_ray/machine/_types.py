@@ -34,6 +34,13 @@ class ActionArgs(NamedTuple):
             the step; while starting, ``{"type": "xstate.init", "input": ...}``).
         params: The resolved ``params`` of a ``{"type": name, "params": ...}`` reference, else
             ``None``.
+
+    Example:
+        >>> over_limit = lambda args: args.event["amount"] > args.params["limit"]
+        >>> over_limit(ActionArgs({"total": 0}, {"type": "PAY", "amount": 5}, {"limit": 3}))
+        True
+        >>> ActionArgs(context={}, event={"type": "PAY"}).params is None
+        True
     """
 
     context: Mapping[str, Any]
@@ -46,6 +53,13 @@ class ContextArgs(NamedTuple):
 
     Attributes:
         input: The ``input`` passed to ``initial_transition`` (in Arvo, the init event JSON).
+
+    Example:
+        >>> machine = setup().create_machine({
+        ...     "id": "counter", "context": lambda args: {"count": args.input["start"]},
+        ...     "initial": "counting", "states": {"counting": {}}})
+        >>> machine.initial_transition({"start": 5})[0]["context"]
+        {'count': 5}
     """
 
     input: Any
@@ -56,6 +70,17 @@ class MachineSnapshot(TypedDict):
 
     ``historyValue`` maps a history node id to ``[{"id": <state id>}, ...]``; ``children`` is
     always empty because Arvo machines have no actors.
+
+    Example:
+        >>> import json
+        >>> machine = setup().create_machine({"id": "light", "initial": "green",
+        ...     "states": {"green": {"on": {"TIMER": "red"}}, "red": {}}})
+        >>> snapshot, _ = machine.initial_transition()
+        >>> snapshot["status"], snapshot["value"], snapshot["context"]
+        ('active', 'green', {})
+        >>> stored = json.loads(json.dumps(snapshot))  # what a machine memory gives back
+        >>> machine.transition(stored, {"type": "TIMER"})[0]["value"]
+        'red'
     """
 
     status: SnapshotStatus

@@ -27,6 +27,16 @@ class CachedMachineMemory:
     Args:
         inner: The memory that stays the source of truth.
         max_entries: Records kept warm; the least recently used are dropped first.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = CachedMachineMemory(SimpleMachineMemory(), max_entries=100)
+        >>> asyncio.run(memory.write("order-1", {"n": 1}, None))
+        >>> asyncio.run(memory.read("order-1"))  # served from the cache, not the inner memory
+        {'n': 1}
+        >>> memory.hits, memory.misses
+        (1, 0)
     """
 
     def __init__(self, inner: IMachineMemory, *, max_entries: int = 1024) -> None:

@@ -64,6 +64,17 @@ class MachineMemoryError(RuntimeError):
     Attributes:
         id: The machine id (workflow subject) the operation was about, or ``None``.
         message: The full message.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = SimpleMachineMemory()
+        >>> asyncio.run(memory.write("order-1", {"n": 1}, None))
+        >>> try:  # one except clause for every way a memory operation can fail
+        ...     asyncio.run(memory.write("order-1", {"n": 2}, None))
+        ... except MachineMemoryError as error:
+        ...     print(type(error).__name__, error.id)
+        StaleRecordError order-1
     """
 
     def __init__(self, message: str, *, id: str | None = None) -> None:
@@ -84,6 +95,17 @@ class StaleRecordError(MachineMemoryError):
     Attributes:
         id: The machine id.
         current_version: The version now stored, or ``None`` when no record exists.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = SimpleMachineMemory()
+        >>> asyncio.run(memory.write("order-1", {"n": 1}, None))
+        >>> try:  # this caller read {"n": 0}, but {"n": 1} was written since
+        ...     asyncio.run(memory.write("order-1", {"n": 2}, {"n": 0}))
+        ... except StaleRecordError as error:
+        ...     print(error.id, error.current_version)
+        order-1 1
     """
 
     def __init__(self, message: str, *, id: str, current_version: int | None) -> None:
@@ -98,6 +120,18 @@ class LockNotHeldError(MachineMemoryError):
         id: The machine id.
         owner: The writer's owner token.
         holder: The owner token holding the lock now, or ``None`` when nobody holds it.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> worker_a = SimpleMachineMemory(owner="worker-a")
+        >>> asyncio.run(worker_a.lock("order-1"))
+        True
+        >>> try:
+        ...     asyncio.run(worker_a.for_owner("worker-b").write("order-1", {"n": 1}, None))
+        ... except LockNotHeldError as error:
+        ...     print(error.owner, error.holder)
+        worker-b worker-a
     """
 
     def __init__(self, message: str, *, id: str, owner: str, holder: str | None) -> None:
@@ -112,6 +146,20 @@ class LockExpiredError(LockNotHeldError):
     Another owner may have taken the lock and may be running the same step, so the write is
     refused even if the compare-and-set would pass. Re-acquire the lock, re-read, and retry; if
     steps routinely outlive the TTL, raise ``lock_ttl``.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> now = [0.0]
+        >>> memory = SimpleMachineMemory(owner="worker-a", lock_ttl=30, clock=lambda: now[0])
+        >>> asyncio.run(memory.lock("order-1"))
+        True
+        >>> now[0] = 60.0  # the step took longer than the 30 s TTL
+        >>> try:
+        ...     asyncio.run(memory.write("order-1", {"n": 1}, None))
+        ... except LockExpiredError as error:
+        ...     print(error.owner, error.holder)
+        worker-a None
     """
 
 
@@ -123,6 +171,15 @@ class MemoryBackendError(MachineMemoryError):
         operation: ``"open"``, ``"read"``, ``"write"``, ``"lock"``, ``"unlock"`` or an
             inspection helper's name.
         backend: A short description of the store, e.g. ``"SQLite '/var/arvo/memory.db'"``.
+
+    Example:
+        >>> import tempfile
+        >>> from arvo_ray.memory import SQLiteMachineMemory
+        >>> try:
+        ...     SQLiteMachineMemory(tempfile.mkdtemp())  # a directory, not a database file
+        ... except MemoryBackendError as error:
+        ...     print(error.operation, error.id, error.backend)
+        open None SQLite '...'
     """
 
     def __init__(

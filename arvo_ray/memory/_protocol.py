@@ -42,6 +42,21 @@ class IMachineMemory(Protocol):
     * **Errors.** An empty id raises ``ValueError("Machine ID is required for <op>
       operation")`` and ``write`` with ``None`` data raises ``ValueError("Data is required for
       write operation")``. Storage failures raise :class:`~arvo_ray.memory.MemoryBackendError`.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> async def step(memory: IMachineMemory, id: str) -> bool:
+        ...     if not await memory.lock(id):
+        ...         return False  # another step holds the lock: try again later
+        ...     record = await memory.read(id)
+        ...     await memory.write(id, {"n": (record or {"n": 0})["n"] + 1}, record)
+        ...     return await memory.unlock(id)
+        >>> memory = SimpleMachineMemory()
+        >>> asyncio.run(step(memory, "order-1")), asyncio.run(step(memory, "order-1"))
+        (True, True)
+        >>> asyncio.run(memory.read("order-1"))
+        {'n': 2}
     """
 
     @property
@@ -109,7 +124,17 @@ class IMachineMemory(Protocol):
 
 
 class LockInfo(TypedDict):
-    """One lock as reported by :meth:`InspectableMachineMemory.locks`."""
+    """One lock as reported by :meth:`InspectableMachineMemory.locks`.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = SimpleMachineMemory(owner="worker-a", lock_ttl=30, clock=lambda: 1000.0)
+        >>> asyncio.run(memory.lock("order-1"))
+        True
+        >>> asyncio.run(memory.locks())
+        [{'id': 'order-1', 'owner': 'worker-a', 'expires_at': 1030.0, 'expired': False}]
+    """
 
     id: str
     owner: str
@@ -119,7 +144,18 @@ class LockInfo(TypedDict):
 
 
 class RecordMeta(TypedDict):
-    """Bookkeeping kept beside a record, from :meth:`InspectableMachineMemory.read_meta`."""
+    """Bookkeeping kept beside a record, from :meth:`InspectableMachineMemory.read_meta`.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = SimpleMachineMemory(clock=lambda: 1000.0)
+        >>> asyncio.run(memory.write("order-1", {"n": 1}, None))
+        >>> asyncio.run(memory.write("order-1", {"n": 2}, {"n": 1}))
+        >>> meta = asyncio.run(memory.read_meta("order-1"))
+        >>> meta["version"], meta["updated_at"], len(meta["digest"])
+        (2, 1000.0, 64)
+    """
 
     version: int
     """1 for the first write, incremented by every successful write."""
@@ -131,7 +167,20 @@ class RecordMeta(TypedDict):
 
 @runtime_checkable
 class InspectableMachineMemory(IMachineMemory, Protocol):
-    """A memory that operators can look into (``arvo-ray inspect`` / ``arvo-ray unlock``)."""
+    """A memory that operators can look into (``arvo-ray inspect`` / ``arvo-ray unlock``).
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = SimpleMachineMemory(owner="worker-a")
+        >>> isinstance(memory, InspectableMachineMemory)
+        True
+        >>> asyncio.run(memory.write("order-1", {"n": 1}, None))
+        >>> asyncio.run(memory.lock("order-1")), asyncio.run(memory.list_ids("order-"))
+        (True, ['order-1'])
+        >>> asyncio.run(memory.force_unlock("order-1")), asyncio.run(memory.locks())
+        (True, [])
+    """
 
     async def list_ids(self, prefix: str = "") -> list[str]:
         """Ids of all stored records that start with ``prefix``, sorted."""

@@ -179,6 +179,17 @@ class RedisMachineMemory(BaseMachineMemory):
 
     Storage failures (refused connection, timeouts, server errors) surface from the methods as
     :class:`~arvo_ray.memory.MemoryBackendError`.
+
+    Example:
+        >>> import asyncio, pickle
+        >>> memory = RedisMachineMemory("redis://localhost:6379/0", prefix="shop", lock_ttl=30)
+        >>> memory.prefix, memory.lock_ttl  # nothing connects until the first command
+        ('shop', 30.0)
+        >>> pickle.loads(pickle.dumps(memory)).prefix  # travels to Ray workers as its URL
+        'shop'
+        >>> asyncio.run(memory.write("order-1", {"n": 1}, None))  # doctest: +SKIP
+        >>> asyncio.run(memory.read("order-1"))  # doctest: +SKIP
+        {'n': 1}
     """
 
     def __init__(

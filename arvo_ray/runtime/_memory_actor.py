@@ -29,7 +29,28 @@ HEAD_NODE_RESOURCE = "node:__internal_head__"
 
 
 class MemoryActor:
-    """Serves one ``SQLiteMachineMemory`` file; errors are returned, not raised, to keep their type."""
+    """Serves one ``SQLiteMachineMemory`` file; errors are returned, not raised, to keep their type.
+
+    Example:
+        The runtime starts it as a Ray actor (:func:`start_memory_actor`); the class itself is
+        plain Python, so its calls can be shown here without Ray:
+
+        >>> client = start_memory_actor(name="memory", namespace="arvo",
+        ...     path="/tmp/arvo.sqlite")  # doctest: +SKIP
+        >>> import asyncio, os, tempfile
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> actor = MemoryActor(os.path.join(folder.name, "memory.sqlite"))
+        >>> asyncio.run(actor.call("driver", "write", "subject-1", {"status": "active"}, None))
+        (True, None)
+        >>> asyncio.run(actor.call("driver", "read", "subject-1"))
+        (True, {'status': 'active'})
+        >>> asyncio.run(actor.call("driver", "write", "subject-1", {"status": "done"}, None))
+        (False, StaleRecordError("Machine memory write for 'subject-1' rejected: ..."))
+        >>> actor.describe()["owners"]
+        1
+        >>> actor.memory.close()
+        >>> folder.cleanup()
+    """
 
     def __init__(self, path: str, lock_ttl: float = DEFAULT_LOCK_TTL) -> None:
         self.path = path
@@ -65,6 +86,25 @@ class ActorMachineMemory:
 
     Picklable: ship it to any Ray process; call :meth:`for_owner` there to get an owner token
     of that process's own.
+
+    Example:
+        >>> memory = start_memory_actor(name="memory", namespace="arvo",
+        ...     path="/tmp/arvo.sqlite")  # doctest: +SKIP
+        >>> asyncio.run(memory.write("subject-1", {"status": "active"}, None))  # doctest: +SKIP
+        >>> asyncio.run(memory.read("subject-1"))  # doctest: +SKIP
+        {'status': 'active'}
+
+        The actor handle is only used when a call is made, so a placeholder shows the rest
+        without Ray: each process's copy gets an owner token of its own.
+
+        >>> import pickle
+        >>> memory = ActorMachineMemory(None, path="/tmp/arvo.sqlite", node_id="head",
+        ...     owner="driver")
+        >>> memory
+        ActorMachineMemory(owner='driver')
+        >>> worker = pickle.loads(pickle.dumps(memory)).for_owner("worker-1")
+        >>> worker.owner, worker.path, worker.lock_ttl
+        ('worker-1', '/tmp/arvo.sqlite', 30.0)
     """
 
     def __init__(

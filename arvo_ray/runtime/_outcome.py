@@ -29,6 +29,21 @@ class StepOutcome:
         duplicate: The workflow had already consumed the event (a redelivery).
         metrics: New metric figures of the worker process (first outcome of a batch only,
             when telemetry is configured), gathered by the broker for ``stats()``.
+
+    Example:
+        A handler task wraps what ``execute`` returned (or raised) exactly like this:
+
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import increment_contract, increment_handler
+        >>> factory = create_arvo_event_factory(increment_contract.version("0.0.1"))
+        >>> request = factory.accepts(source="com.test.client", data={"init": 1, "increment": 2})
+        >>> result = asyncio.run(increment_handler().execute(request))
+        >>> outcome = StepOutcome(events=result.events)
+        >>> [(event.type, event.data) for event in outcome.events]
+        [('evt.increment.number.success', {'result': 3})]
+        >>> outcome.error, outcome.finished, outcome.committed
+        (None, False, False)
     """
 
     events: list[ArvoEvent] = field(default_factory=list)
@@ -41,7 +56,28 @@ class StepOutcome:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An event that could not be processed, with the error that says why."""
+    """An event that could not be processed, with the error that says why.
+
+    Example:
+        An event whose data breaks the contract makes the handler raise a violation; the
+        runtime keeps the pair (``RunResult.errors``, ``ArvoRuntime.dead_letters()``):
+
+        >>> import asyncio
+        >>> from arvo_ray.core import ContractViolation, create_arvo_event
+        >>> from arvo_ray.examples.number_domain import increment_handler
+        >>> bad = create_arvo_event(source="com.test.client", type="com.increment.number",
+        ...     subject="demo", data={"init": "one", "increment": 2},
+        ...     dataschema="#/test/handler/increment/0.0.1", disable_telemetry=True)
+        >>> try:
+        ...     asyncio.run(increment_handler().execute(bad))
+        ... except ContractViolation as error:
+        ...     letter = DeadLetter(error=error, event=bad)
+        >>> letter
+        DeadLetter(ContractViolation: ViolationError<Contract> Input event payload validation
+                   failed: ..., event=ArvoEvent(type='com.increment.number', ...))
+        >>> letter.event is bad
+        True
+    """
 
     error: BaseException
     event: ArvoEvent
@@ -69,6 +105,26 @@ class RunResult:
         redelivered: Some event of the chain had been consumed before (the run was retried
             after a crash, or raced a recovery); ``final`` then comes from the workflow's record
             or from whichever chain delivered it.
+
+    Example:
+        ``ArvoRuntime.run`` returns one; built by hand here with a completion of the number
+        domain's ``arvo.orc.inc`` workflow as the final event:
+
+        >>> result = runtime.run(init_event)  # doctest: +SKIP
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import increment_orchestrator_contract
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     increment_orchestrator_contract.version("0.0.1"))
+        >>> done = factory.complete(source="arvo.orc.inc",
+        ...     data={"success": True, "error": [], "final": 3})
+        >>> result = RunResult(final=done, hops=4, seconds=0.25)
+        >>> result.ok, result.final.type, result.final.data["final"]
+        (True, 'arvo.orc.inc.done', 3)
+        >>> summary = result.describe()
+        >>> summary["hops"], summary["errors"], summary["final"]["type"]
+        (4, [], 'arvo.orc.inc.done')
+        >>> RunResult(errors=[DeadLetter(ValueError("boom"), done)]).ok
+        False
     """
 
     final: ArvoEvent | None = None
@@ -123,6 +179,31 @@ class WorkflowRecord(dict[str, Any]):
     ``WorkflowRecord(record)``. It is equal to the plain record and reads like it
     (``record["status"]``); the properties below spare digging for the common fields of
     orchestrator records (``state``) and resumable records (``state$$``) alike.
+
+    Example:
+        One step of the number domain's ``arvo.orc.number.modifier`` orchestrator, run here on a
+        local memory, and its stored record read back:
+
+        >>> record = runtime.record(subject)  # doctest: +SKIP
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     number_modifier_contract, number_modifier_orchestrator)
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> memory = SimpleMachineMemory()
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     number_modifier_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.test.client", data={"init": 1, "modifier": 2,
+        ...     "operation": "increment", "trend": "linear", "parentSubject$$": None})
+        >>> step = asyncio.run(number_modifier_orchestrator(memory).execute(init))
+        >>> stored = asyncio.run(memory.read(init.subject))
+        >>> record = WorkflowRecord(stored)
+        >>> record == stored, record["status"], record.status, record.subject == init.subject
+        (True, 'active', 'active', True)
+        >>> {key: record.context[key] for key in ("init", "modifier", "operation")}
+        {'init': 1, 'modifier': 2, 'operation': 'increment'}
+        >>> record.output is None
+        True
     """
 
     @property
@@ -154,7 +235,16 @@ class WorkflowRecord(dict[str, Any]):
 
 
 class RuntimeStats(dict[str, Any]):
-    """``ArvoRuntime.stats()``: a plain ``dict`` of counters that renders as a table in Jupyter."""
+    """``ArvoRuntime.stats()``: a plain ``dict`` of counters that renders as a table in Jupyter.
+
+    Example:
+        >>> stats = runtime.stats()  # doctest: +SKIP
+        >>> stats = RuntimeStats({"runs": 1, "events_routed": 4, "placement": "instance"})
+        >>> stats == {"runs": 1, "events_routed": 4, "placement": "instance"}, stats["runs"]
+        (True, 1)
+        >>> "runtime stats" in stats._repr_html_()
+        True
+    """
 
     def _repr_html_(self) -> str:
         return _display.stats_html(self)

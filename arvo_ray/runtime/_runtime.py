@@ -90,9 +90,15 @@ class ArvoRuntime:
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
 
     Example:
-        >>> runtime = ArvoRuntime(handlers=[add_handler], orchestrators=[calc])  # doctest: +SKIP
-        >>> result = runtime.run(init_event)  # doctest: +SKIP
-        >>> result.final.data  # doctest: +SKIP
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import increment_contract, increment_handler
+        >>> event = create_arvo_event_factory(increment_contract.version("0.0.1")).accepts(
+        ...     source="com.my.client", data={"init": 1, "increment": 2}
+        ... )
+        >>> with ArvoRuntime(handlers=[increment_handler()]) as runtime:  # doctest: +SKIP
+        ...     result = runtime.run(event)
+        >>> result.final.type, result.final.data  # doctest: +SKIP
+        ('evt.increment.number.success', {'result': 3})
     """
 
     def __init__(

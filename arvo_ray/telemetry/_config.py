@@ -44,7 +44,14 @@ class TelemetryConfig:
 
     Example:
         >>> TelemetryConfig(service_name="orders", span_file="/tmp/spans.jsonl", log_format="json")
-        TelemetryConfig(service_name='orders', ...)  # doctest: +SKIP
+        TelemetryConfig(service_name='orders', ...)
+
+        Every problem is reported at once, when the config is made (not in a worker later):
+
+        >>> TelemetryConfig(log_format="xml", recent_spans=-1)
+        Traceback (most recent call last):
+            ...
+        ValueError: Invalid TelemetryConfig (2 problem(s)): log_format must be ...
     """
 
     service_name: str = "arvo_ray"

@@ -55,6 +55,37 @@ class EventFieldsFilter(logging.Filter):
     when the execution is over; this filter runs when the record is handled, inside it. The
     handler :func:`configure_logging` adds carries one; add it to your own handlers to get
     ``record.arvo`` completed the same way. It never drops a record.
+
+    Example:
+        A handler of the number domain that logs, and a handler that keeps records to format
+        them later, after the execution is over:
+
+        >>> import asyncio
+        >>> from logging.handlers import BufferingHandler
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import increment_contract
+        >>> from arvo_ray.handler import create_arvo_event_handler
+        >>> def add(inp):
+        ...     logging.getLogger("arvo_ray.demo").warning("adding")
+        ...     total = inp.event.data["init"] + inp.event.data["increment"]
+        ...     return {"type": "evt.increment.number.success", "data": {"result": total}}
+        >>> handler = create_arvo_event_handler(contract=increment_contract, executionunits=0.1,
+        ...     handler={"0.0.1": add, "0.0.2": add})
+        >>> kept = BufferingHandler(capacity=10)
+        >>> kept.addFilter(EventFieldsFilter())
+        >>> logger = logging.getLogger("arvo_ray.demo")
+        >>> logger.addHandler(kept)
+        >>> factory = create_arvo_event_factory(increment_contract.version("0.0.1"))
+        >>> request = factory.accepts(source="com.test.client", data={"init": 1, "increment": 2})
+        >>> result = asyncio.run(handler.execute(request))
+        >>> logger.removeHandler(kept)
+        >>> record = kept.buffer[0]
+        >>> record.getMessage(), record.arvo["event_type"], record.arvo["handler"]
+        ('adding', 'com.increment.number', 'com.increment.number')
+        >>> record.arvo["event_id"] == request.id
+        True
+        >>> json.loads(JsonFormatter().format(record))["event_id"] == request.id
+        True
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -89,6 +120,17 @@ class JsonFormatter(logging.Formatter):
     ``trace_id``/``span_id`` (inside a span), every ``arvo`` field flattened (``event_id``,
     ``event_type``, ``subject``, ``source``, ``handler``, ...; a field that collides with one of
     those keys is written as ``arvo.<name>``), and ``exception`` (the formatted traceback).
+
+    Example:
+        >>> record = logging.makeLogRecord({"name": "arvo_ray.runtime", "levelname": "INFO",
+        ...     "msg": "routed %s", "args": ("com.increment.number",), "created": 0.0,
+        ...     "arvo": {"event_id": "event-1", "subject": "demo", "message": "shadowed"}})
+        >>> line = json.loads(JsonFormatter().format(record))
+        >>> {key: line[key] for key in ("timestamp", "level", "logger", "message")}
+        {'timestamp': '1970-01-01T00:00:00.000Z', 'level': 'INFO', 'logger': 'arvo_ray.runtime',
+         'message': 'routed com.increment.number'}
+        >>> line["event_id"], line["subject"], line["arvo.message"]
+        ('event-1', 'demo', 'shadowed')
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -117,6 +159,13 @@ class TextFormatter(logging.Formatter):
     Scalar ``arvo`` fields are appended as ``key=value`` (quoted when they hold spaces); nested
     values (such as a whole event envelope) are left to the JSON format. A traceback follows on
     the next lines.
+
+    Example:
+        >>> record = logging.makeLogRecord({"name": "arvo_ray", "levelname": "WARNING",
+        ...     "msg": "retry", "created": 0.0, "arvo": {"subject": "demo", "event_id": "e1",
+        ...     "reason": "lock held", "event": {"id": "e1", "type": "com.increment.number"}}})
+        >>> print(TextFormatter().format(record))
+        1970-01-01T00:00:00.000Z WARNING arvo_ray: retry event_id=e1 subject=demo reason="lock held"
     """
 
     def format(self, record: logging.LogRecord) -> str:

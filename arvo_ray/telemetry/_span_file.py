@@ -82,6 +82,30 @@ class FileSpanExporter(SpanExporter):
 
     Args:
         path: The file; its directory is created if missing.
+
+    Example:
+        :func:`~arvo_ray.telemetry.install_telemetry` adds one for a config with a
+        ``span_file``; here it is put on a tracer provider of its own:
+
+        >>> import os, tempfile
+        >>> from opentelemetry.sdk.resources import Resource
+        >>> from opentelemetry.sdk.trace import TracerProvider
+        >>> from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> path = os.path.join(folder.name, "traces", "spans.jsonl")
+        >>> provider = TracerProvider(resource=Resource.create({"service.name": "orders"}))
+        >>> provider.add_span_processor(SimpleSpanProcessor(FileSpanExporter(path)))
+        >>> tracer = provider.get_tracer("demo")
+        >>> with tracer.start_as_current_span("route com.increment.number"):
+        ...     with tracer.start_as_current_span("execute com.increment.number"):
+        ...         pass
+        >>> provider.shutdown()
+        >>> spans = read_span_file(path)
+        >>> [(span["name"], span["service"]) for span in spans]
+        [('execute com.increment.number', 'orders'), ('route com.increment.number', 'orders')]
+        >>> spans[0]["parent_span_id"] == spans[1]["span_id"]
+        True
+        >>> folder.cleanup()
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -167,4 +191,3 @@ class RecentSpanExporter(SpanExporter):
         with self._lock:
             kept = list(self._spans)
         return [span_to_dict(span) for span in kept]
-

@@ -63,7 +63,26 @@ CONSUMED_IDS_KEPT = 256
 
 @dataclass(frozen=True, slots=True)
 class StepInput:
-    """What the "run" part of a step gets: the event and the workflow as last committed."""
+    """What the "run" part of a step gets: the event and the workflow as last committed.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     decrement_orchestrator_contract, decrement_resumable)
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     decrement_orchestrator_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 1, "trend": "linear"})
+        >>> step = StepInput(event=init, subject=ArvoOrchestrationSubject.parse(init.subject),
+        ...                  record=None, parent_subject=None, init_event_id=init.id, span=None)
+        >>> step.subject["orchestrator"]
+        {'name': 'arvo.orc.dec', 'version': '0.0.1'}
+        >>> output = asyncio.run(decrement_resumable(SimpleMachineMemory())._run(step))
+        >>> output.raw_events
+        [{'type': 'com.value.read', 'data': {'key': 'apples'}}]
+    """
 
     event: ArvoEvent
     subject: Mapping[str, Any]
@@ -84,6 +103,28 @@ class StepOutput:
         services: The service contracts of that version.
         finish: Builds the record to persist from the emitted events, or returns ``None`` to
             persist nothing (the step changed nothing).
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     decrement_orchestrator_contract, decrement_resumable)
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     decrement_orchestrator_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 1, "trend": "linear"})
+        >>> step = StepInput(event=init, subject=ArvoOrchestrationSubject.parse(init.subject),
+        ...                  record=None, parent_subject=None, init_event_id=init.id, span=None)
+        >>> output = asyncio.run(decrement_resumable(SimpleMachineMemory())._run(step))
+        >>> output.raw_events, output.completion
+        ([{'type': 'com.value.read', 'data': {'key': 'apples'}}], None)
+        >>> output.self_contract, sorted(output.services)
+        (VersionedArvoContract(uri='#/test/orchestrator/decrement', version='0.0.1'),
+         ['decrement', 'value_reader', 'value_writer'])
+        >>> record = output.finish([])
+        >>> record["status"], record["state$$"]
+        ('active', {'key': 'apples', 'value': 0, 'modifier': 1, 'trend': 'linear', 'error': []})
     """
 
     raw_events: list[dict[str, Any]]
@@ -98,6 +139,29 @@ class WorkflowHandler(ABC):
     """Base of workflow handlers (orchestrators and resumables): the shared step sequence.
 
     Subclasses set the attributes below and implement :meth:`_run`.
+
+    Example:
+        Every workflow kind gets the same guarantees from this step, e.g. a redelivered event
+        never drives an instance twice:
+
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     decrement_orchestrator, decrement_orchestrator_contract, decrement_resumable)
+        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     decrement_orchestrator_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 1, "trend": "linear"})
+        >>> for workflow in (decrement_orchestrator(SimpleMachineMemory()),
+        ...                  decrement_resumable(SimpleMachineMemory())):
+        ...     first = asyncio.run(workflow.execute(init))
+        ...     again = asyncio.run(workflow.execute(init))
+        ...     print(type(workflow).__name__, isinstance(workflow, WorkflowHandler),
+        ...           [e.type for e in first.events], first.committed,
+        ...           again.events, again.duplicate)
+        ArvoOrchestrator True ['com.value.read'] True [] True
+        ArvoResumable True ['com.value.read'] True [] True
     """
 
     source: str

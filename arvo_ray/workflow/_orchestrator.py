@@ -32,6 +32,33 @@ class ArvoOrchestrator(WorkflowHandler):
     ``execute`` runs the shared workflow step (see :class:`WorkflowHandler.execute`): the
     "run" part resolves the machine by the subject's version, validates the event against the
     machine's contracts, and feeds it to the machine.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     arithmetic_machine, increment_orchestrator_contract, value_read_handler)
+        >>> orchestrator = create_arvo_orchestrator(
+        ...     machines=[arithmetic_machine("increment", "0.0.2")], memory=SimpleMachineMemory())
+        >>> orchestrator
+        ArvoOrchestrator(source='arvo.orc.inc', versions=['0.0.2'])
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     increment_orchestrator_contract.version("0.0.2"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 2, "trend": "exponential"})
+        >>> (request,) = asyncio.run(orchestrator.execute(init)).events
+        >>> request.type, request.data
+        ('com.value.read', {'key': 'apples'})
+        >>> asyncio.run(orchestrator.memory.read(init.subject))["value"]
+        'fetch_value'
+
+        The machine waits in memory until the answer arrives, then takes its next step:
+
+        >>> (reply,) = asyncio.run(value_read_handler({"apples": 3}).execute(request)).events
+        >>> [(e.type, e.data) for e in asyncio.run(orchestrator.execute(reply)).events]
+        [('com.increment.number', {'init': 3, 'multiplier': 2})]
+        >>> asyncio.run(orchestrator.memory.read(init.subject))["value"]
+        'increment'
     """
 
     handler_type = "orchestrator"

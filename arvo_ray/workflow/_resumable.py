@@ -52,6 +52,34 @@ class ResumableInput:
         domain: ``{"self": <self contract domain>, "event": <event domain>}``.
         contracts: ``{"self": <self contract for the instance version>, "services": {...}}``.
         span: The execution span, or ``None`` without an OpenTelemetry SDK.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.broker import SimpleEventBroker
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     decrement_orchestrator_contract, value_read_contract, value_read_handler)
+        >>> def flow(inp: ResumableInput):
+        ...     print("init" if inp.input else inp.service.type, inp.context)
+        ...     if inp.input:
+        ...         key = inp.input.data["key"]
+        ...         return {"context": {"key": key},
+        ...                 "services": [{"type": "com.value.read", "data": {"key": key}}]}
+        ...     final = inp.service.data["value"]
+        ...     return {"output": {"success": True, "error": [], "final": final}}
+        >>> resumable = create_arvo_resumable(
+        ...     contracts={"self": decrement_orchestrator_contract,
+        ...                "services": {"reader": value_read_contract.version("0.0.1")}},
+        ...     handler={"0.0.1": flow})
+        >>> broker = SimpleEventBroker([resumable, value_read_handler({"apples": 3})])
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     decrement_orchestrator_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 1, "trend": "linear"})
+        >>> asyncio.run(broker.resolve(init)).data
+        init None
+        evt.value.read.success {'key': 'apples'}
+        {'success': True, 'error': [], 'final': 3}
     """
 
     input: ArvoEvent | None
@@ -104,6 +132,28 @@ class ArvoResumable(WorkflowHandler):
     "run" part picks the function of the subject's version, validates the event, collects
     responses to pending requests, and calls the function. Events reaching a finished
     instance are validated and then ignored.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.broker import SimpleEventBroker
+        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
+        >>> from arvo_ray.examples.number_domain import (
+        ...     build_number_domain, decrement_orchestrator_contract)
+        >>> domain = build_number_domain(workflows="resumables")
+        >>> domain.store["apples"] = 3
+        >>> resumable = domain.orchestrators[1]
+        >>> resumable
+        ArvoResumable(source='arvo.orc.dec', versions=['0.0.1', '0.0.2'])
+        >>> factory = create_arvo_orchestrator_event_factory(
+        ...     decrement_orchestrator_contract.version("0.0.1"))
+        >>> init = factory.init(source="com.example.client", data={
+        ...     "parentSubject$$": None, "key": "apples", "modifier": 1, "trend": "linear"})
+        >>> done = asyncio.run(SimpleEventBroker(domain.all).resolve(init))
+        >>> done.type, done.data
+        ('arvo.orc.dec.done', {'success': True, 'error': [], 'final': 2})
+        >>> record = asyncio.run(resumable.memory.read(init.subject))
+        >>> record["status"], record["state$$"]["value"], domain.store["apples"]
+        ('done', 2, 2)
     """
 
     handler_type = "resumable"
