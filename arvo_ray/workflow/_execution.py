@@ -66,11 +66,8 @@ class StepInput:
     """What the "run" part of a step gets: the event and the workflow as last committed.
 
     Example:
-        >>> import asyncio
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
-        >>> from arvo_ray.examples.number_domain import (
-        ...     decrement_orchestrator_contract, decrement_resumable)
-        >>> from arvo_ray.memory import SimpleMachineMemory
+        >>> from arvo_ray.examples.number_domain import decrement_orchestrator_contract
         >>> factory = create_arvo_orchestrator_event_factory(
         ...     decrement_orchestrator_contract.version("0.0.1"))
         >>> init = factory.init(source="com.example.client", data={
@@ -79,9 +76,6 @@ class StepInput:
         ...                  record=None, parent_subject=None, init_event_id=init.id, span=None)
         >>> step.subject["orchestrator"]
         {'name': 'arvo.orc.dec', 'version': '0.0.1'}
-        >>> output = asyncio.run(decrement_resumable(SimpleMachineMemory())._run(step))
-        >>> output.raw_events
-        [{'type': 'com.value.read', 'data': {'key': 'apples'}}]
     """
 
     event: ArvoEvent
