@@ -21,6 +21,7 @@ from arvo_ray.core._primitives import (
     SEMVER_PATTERN,
     WILDCARD_VERSION,
     is_valid_semantic_version,
+    quote,
 )
 from arvo_ray.core._uri import validate_uri
 
@@ -81,9 +82,7 @@ def format_validation_error(error: ValidationError, root: str = "data") -> str:
     for issue in error.errors(include_url=False):
         path = ".".join([root, *(str(part) for part in issue["loc"])])
         received = issue.get("input")
-        shown = repr(received)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
+        shown = quote(repr(received), limit=60)
         lines.append(f"'{path}': {issue['msg']} (got {shown}, {type(received).__name__})")
     return "; ".join(lines)
 

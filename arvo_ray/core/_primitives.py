@@ -30,10 +30,14 @@ __all__ = [
     "json_copy",
     "new_uuid4",
     "parse_semantic_version",
+    "quote",
 ]
 
 ARVO_DATA_CONTENT_TYPE = "application/cloudevents+json;charset=UTF-8;profile=arvo"
 """The content type of Arvo events; with it, an event must name its recipient (``to``)."""
+
+QUOTE_LIMIT = 120
+"""Characters of an input value that a message quotes; longer values are cut (see :func:`quote`)."""
 
 WILDCARD_VERSION = "0.0.0"
 """Reserved contract version: system-error dataschemas use it to match any version."""
@@ -46,6 +50,24 @@ _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9])(?:\.[0-9]+)?)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})"
 )
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` as text for a message, cut to ``limit`` characters plus its length when longer.
+
+    Messages end up in logs, spans and dead letters that are kept for a long time, so an
+    input of megabytes must not be copied into them whole.
+
+    Example:
+        >>> quote("short")
+        'short'
+        >>> quote("x" * 5_000_000, limit=8)
+        'xxxxxxxx… (5000000 characters)'
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 def is_valid_event_type(value: object) -> bool:

@@ -22,6 +22,12 @@ class ExecutionResult:
         committed: A workflow step wrote its new state (always ``False`` for plain handlers).
         duplicate: The workflow had already consumed this event id; ``events`` are what that
             earlier step emitted and has not seen acknowledged (re-published, same ids).
+        late: The workflow had already finished (done or failed); the event changed nothing.
+        orphan: Why the event belongs to no workflow instance here (a non-init event with no
+            stored workflow, or a subject naming another orchestrator); ``None`` otherwise.
+        answer: The stored answer of a finished workflow (its completion, or its
+            ``sys.*.error`` events), returned with duplicate and late events, so a caller that
+            asks again gets the answer it missed.
 
     Example:
         >>> import asyncio
@@ -33,13 +39,16 @@ class ExecutionResult:
         >>> result = asyncio.run(handler.execute(event))
         >>> [(e.type, e.data) for e in result.events]
         [('evt.value.write.success', {'key': 'apples', 'success': True})]
-        >>> result.committed, result.duplicate
-        (False, False)
+        >>> result.committed, result.duplicate, result.late, result.orphan, result.answer
+        (False, False, False, None, [])
     """
 
     events: list[ArvoEvent] = field(default_factory=list)
     committed: bool = False
     duplicate: bool = False
+    late: bool = False
+    orphan: str | None = None
+    answer: list[ArvoEvent] = field(default_factory=list)
 
 
 @runtime_checkable

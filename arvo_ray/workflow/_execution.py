@@ -6,9 +6,19 @@ here, and the Ray workflow actors call this same code. The write is the commit p
 whose write fails (stale record, lost lock) has no effect and raises a
 :class:`~arvo_ray.core.errors.TransactionViolation`, so it can be retried safely.
 
-Departure from the original, on purpose: an event whose id the workflow already consumed is
-ignored (the record keeps the last :data:`CONSUMED_IDS_KEPT` ids), so redelivered or replayed
-events never drive a workflow twice.
+Departures from the original, on purpose:
+
+* an event whose id the workflow already consumed is ignored (the record keeps the last
+  :data:`CONSUMED_IDS_KEPT` ids), so redelivered or replayed events never drive a workflow twice;
+* a finished workflow keeps its **answer** (the completion, or the ``sys.*.error`` events of a
+  failure) in its record under ``"answer"``, and events reaching it afterwards are *late*: they
+  are validated as before, then ignored without rewriting the record, so nothing can replace
+  the answer. Duplicate and late events return the stored answer
+  (:attr:`~arvo_ray.handler.ExecutionResult.answer`), so a caller that asks again gets it;
+* events that belong to no instance (a non-init event with no stored workflow, or a subject
+  naming another orchestrator) still produce no events, and the result says why
+  (:attr:`~arvo_ray.handler.ExecutionResult.orphan`), so a runtime can report them;
+* a ``parentSubject$$`` in an init event must be a valid orchestration subject.
 
 With :attr:`WorkflowHandler.track_outbox` on (the Ray runtime turns it on), each record also
 keeps a transactional **outbox**: the events a step emitted are stored in the same write as the
@@ -31,6 +41,7 @@ from opentelemetry.trace import Span, SpanKind
 from arvo_ray.core import (
     ArvoEvent,
     ArvoOrchestrationSubject,
+    ContractViolation,
     ExecutionViolation,
     TransactionViolation,
     TransactionViolationCause,
@@ -38,6 +49,7 @@ from arvo_ray.core import (
     is_violation_error,
 )
 from arvo_ray.core._ids import derived_event_id
+from arvo_ray.core._primitives import quote
 from arvo_ray.core.telemetry import ATTR_ARVO_SPAN_KIND, log_to_span
 from arvo_ray.handler._domain import ArvoDomain, DomainSpec
 from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
@@ -53,7 +65,13 @@ from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
 from arvo_ray.workflow._observe import record_commit
 
-__all__ = ["CONSUMED_IDS_KEPT", "StepInput", "StepOutput", "WorkflowHandler"]
+__all__ = [
+    "CONSUMED_IDS_KEPT",
+    "StepInput",
+    "StepOutput",
+    "WorkflowHandler",
+    "stored_answer",
+]
 
 _logger = logging.getLogger("arvo_ray.workflow")
 
@@ -263,14 +281,17 @@ class WorkflowHandler(ABC):
         ``acknowledged`` lists ids of earlier emitted events the caller has handed on; they
         leave the outbox with this step's write (only with :attr:`track_outbox`).
 
-        Returns no events for events of other orchestrators, for non-init events of unknown
-        instances, for failed instances and for events already consumed. A non-violation
-        error in the workflow logic persists a terminal failure record and returns
-        ``sys.<source>.error`` events to the instance's initiator.
+        Returns no events for events of other orchestrators and non-init events of unknown
+        instances (``orphan`` says why), for finished instances (``late``) and for events
+        already consumed (``duplicate``: the unacknowledged events of that step again); the
+        last two also return the stored ``answer``. A non-violation error in the workflow logic
+        persists a terminal failure record and returns ``sys.<source>.error`` events to the
+        instance's initiator.
 
         Raises:
             ExecutionViolation: the subject is not an orchestration subject, or a child
                 workflow call carries an invalid ``parentSubject$$``.
+            ContractViolation: the init event's ``parentSubject$$`` is not a subject.
             TransactionViolation: the memory lock was denied or memory failed (nothing was
                 committed; retry).
             ConfigViolation: no machine/handler for the subject's version, or the event
@@ -290,9 +311,9 @@ class WorkflowHandler(ABC):
         ) as span:
             if not ArvoOrchestrationSubject.is_valid(event.subject):
                 raise ExecutionViolation(
-                    f"Invalid event (id={event.id}) subject format. Expected an "
-                    f"ArvoOrchestrationSubject but received '{event.subject}'. The subject must "
-                    "follow the format specified by ArvoOrchestrationSubject schema",
+                    f"Invalid event (id={quote(event.id)}) subject format. Expected an "
+                    f"ArvoOrchestrationSubject but received '{quote(event.subject)}'. The "
+                    "subject must follow the format specified by ArvoOrchestrationSubject schema",
                     metadata={"event_id": event.id},
                 )
             subject = ArvoOrchestrationSubject.parse(event.subject)
@@ -305,12 +326,14 @@ class WorkflowHandler(ABC):
                     }
                 )
             if orchestrator["name"] != self.source:
-                log_to_span(
-                    "WARNING",
-                    f"Event subject names orchestrator '{orchestrator['name']}', not "
-                    f"'{self.source}': ignored",
+                reason = (
+                    f"the subject names orchestrator {quote(orchestrator['name'])!r}, not "
+                    f"{self.source!r}"
                 )
-                return ExecutionResult(events=[])
+                log_to_span("WARNING", f"Event ignored: {reason}")
+                return ExecutionResult(events=[], orphan=reason)
+            if event.type == self.source:
+                _check_parent_subject(event)
             locked = await self._lock(event)
             try:
                 return await self._locked_step(event, subject, span, acknowledged)
@@ -328,18 +351,21 @@ class WorkflowHandler(ABC):
         record = await self._read(event)
         consumed_ids: list[str] = list((record or {}).get("consumedEventIds") or [])
         if event.id in consumed_ids:
-            log_to_span("INFO", f"Event id={event.id} was already consumed; ignored")
+            log_to_span("INFO", f"Event id={quote(event.id)} was already consumed; ignored")
             return ExecutionResult(
-                events=self._replay(record, event.id, acknowledged), duplicate=True
+                events=self._replay(record, event.id, acknowledged),
+                duplicate=True,
+                answer=stored_answer(record),
             )
         if record is not None and record.get("executionStatus") == "failure":
             if span is not None:
                 span.set_attribute("arvo.handler.execution.status", "failure")
             log_to_span("WARNING", "The workflow has failed before; the event is ignored")
-            return ExecutionResult(events=[])
+            return await self._late(event, record, acknowledged)
         if record is None and event.type != self.source:
-            log_to_span("WARNING", "No workflow state for a non-init event; ignored")
-            return ExecutionResult(events=[])
+            reason = "no workflow instance is stored for the subject, and the event is not its init"
+            log_to_span("WARNING", f"Event ignored: {reason}")
+            return ExecutionResult(events=[], orphan=reason)
         parent_subject = (record or {}).get("parentSubject")
         init_event_id = (record or {}).get("initEventId") or event.id
         if event.type == self.source:
@@ -356,6 +382,10 @@ class WorkflowHandler(ABC):
         )
         try:
             output = await self._run(step)
+            if record is not None and record.get("status") == "done":
+                # Validated by the run above (as the original does); otherwise it changes nothing.
+                log_to_span("INFO", "The workflow is done; the late event is ignored")
+                return await self._late(event, record, acknowledged)
             emitted = build_emittables(
                 self._raw_events(output, subject), self._emit_context(step, output, headers)
             )
@@ -370,6 +400,9 @@ class WorkflowHandler(ABC):
             new_record["consumedEventIds"] = consumed_ids
             if self.track_outbox:
                 new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
+            if new_record.get("status") == "done":
+                complete_type = output.self_contract.metadata["completeEventType"]
+                new_record["answer"] = [e.to_dict() for e in emitted if e.type == complete_type]
             await self._write(event, new_record, record)
             record_commit(self, record, new_record)  # metrics
         record_emittables(span, emitted)
@@ -453,6 +486,7 @@ class WorkflowHandler(ABC):
         }
         if self.track_outbox:
             failure["outbox"] = _outbox(record, event.id, events, acknowledged)
+        failure["answer"] = failure["events"]["produced"]
         committed = False
         try:
             # Unlike the original (prev=null), the record read at the start is passed, so a
@@ -469,6 +503,20 @@ class WorkflowHandler(ABC):
         record_emittables(step.span, events)
         return ExecutionResult(events=events, committed=committed)
 
+    async def _late(
+        self, event: ArvoEvent, record: Mapping[str, Any], acknowledged: Collection[str]
+    ) -> ExecutionResult:
+        """An event for a finished workflow: nothing changes but the outbox acknowledgements."""
+        committed = False
+        outbox = record.get("outbox") or []
+        kept = [item for item in outbox if item["event"]["id"] not in acknowledged]
+        if self.track_outbox and len(kept) != len(outbox):
+            await self._write(event, {**record, "outbox": kept}, record)
+            committed = True
+        return ExecutionResult(
+            events=[], committed=committed, late=True, answer=stored_answer(record)
+        )
+
     def _replay(
         self, record: Mapping[str, Any] | None, event_id: str, acknowledged: Collection[str]
     ) -> list[ArvoEvent]:
@@ -480,6 +528,36 @@ class WorkflowHandler(ABC):
             for item in record.get("outbox") or ()
             if item["cause"] == event_id and item["event"]["id"] not in acknowledged
         ]
+
+
+def stored_answer(record: Mapping[str, Any] | None) -> list[ArvoEvent]:
+    """The answer a finished workflow's record keeps (empty while it runs).
+
+    Records written before answers were stored keep it in their last step's events.
+    """
+    if record is None:
+        return []
+    failed = record.get("executionStatus") == "failure"
+    if not failed and record.get("status") != "done":
+        return []
+    answer = record.get("answer")
+    if answer is None:
+        produced = (record.get("events") or {}).get("produced") or []
+        answer = produced if failed else [e for e in produced if str(e["type"]).endswith(".done")]
+    return [ArvoEvent.from_dict(item) for item in answer]
+
+
+def _check_parent_subject(event: ArvoEvent) -> None:
+    """An init's ``parentSubject$$`` names the parent instance: it must be a subject or null."""
+    parent = event.data.get("parentSubject$$")
+    if parent is None or (isinstance(parent, str) and ArvoOrchestrationSubject.is_valid(parent)):
+        return
+    raise ContractViolation(
+        f"Invalid parentSubject$$ in the init event (id={quote(event.id)}): expected null or an "
+        f"ArvoOrchestrationSubject, got {quote(parent)!r} ({type(parent).__name__}). Make child "
+        "init events with the orchestrator's event factory and the parent's subject.",
+        metadata={"event_id": event.id, "field": "data.parentSubject$$"},
+    )
 
 
 def _outbox(

@@ -23,6 +23,7 @@ from arvo_ray.core import (
     create_arvo_event,
     create_arvo_event_factory,
     create_arvo_orchestrator_contract,
+    create_arvo_orchestrator_event_factory,
     is_transaction_violation_error,
 )
 from arvo_ray.examples.number_domain import (
@@ -30,6 +31,8 @@ from arvo_ray.examples.number_domain import (
     arithmetic_machine,
     increment_contract,
     increment_orchestrator,
+    increment_orchestrator_contract,
+    value_read_contract,
 )
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.machine._arvo_machine import setup_arvo_machine
@@ -494,9 +497,12 @@ async def test_should_emit_no_second_completion_for_late_events(
     outputs = await _run_increment(domain, init)
     assert [e.type for e in outputs[4]] == ["arvo.orc.inc.done"]
     orchestrator = _inc(domain)
-    last_reply_id = (await memory.read(init.subject) or {})["events"]["consumed"]["id"]
+    finished = await memory.read(init.subject)
+    assert finished is not None
 
-    assert (await orchestrator.execute(init)).events == []
+    again = await orchestrator.execute(init)
+    assert (again.events, again.duplicate, again.late) == ([], True, False)
+    assert again.answer == outputs[4]
 
     late = create_arvo_event_factory(increment_contract.version("0.0.1")).emits(
         subject=init.subject,
@@ -504,18 +510,50 @@ async def test_should_emit_no_second_completion_for_late_events(
         type="evt.increment.number.success",
         data={"result": 99},
     )
-    assert (await orchestrator.execute(late)).events == []
-    record = await memory.read(init.subject)
-    assert record is not None
-    assert record["status"] == "done"
-    assert record["state"]["output"] == {"success": True, "error": [], "final": 4}
-    # A new (late) event is still recorded as consumed, with nothing produced.
-    assert record["events"]["consumed"]["id"] == late.id != last_reply_id
-    assert record["events"]["produced"] == []
+    result = await orchestrator.execute(late)
+    assert (result.events, result.late, result.duplicate, result.committed) == (
+        [],
+        True,
+        False,
+        False,
+    )
+    assert result.answer == outputs[4]
+    # Departure: a late event leaves the finished record as it was, answer included.
+    assert await memory.read(init.subject) == finished
+    assert finished["answer"] == [outputs[4][0].to_dict()]
+    assert finished["state"]["output"] == {"success": True, "error": [], "final": 4}
 
     fresh_init = inc_init(subject=init.subject)
     assert fresh_init.id != init.id
-    assert (await orchestrator.execute(fresh_init)).events == []
+    result = await orchestrator.execute(fresh_init)
+    assert (result.events, result.late, result.answer) == ([], True, outputs[4])
+
+
+async def test_should_keep_the_answer_when_a_second_answer_arrives_after_completion(
+    domain: NumberDomain, memory: IMachineMemory
+) -> None:
+    """Version 0.0.2's increment service answers twice; the second answer is late and the
+    record's events, status and answer stay those of the completing step."""
+    domain.store["k1"] = 3
+    init = create_arvo_orchestrator_event_factory(
+        increment_orchestrator_contract.version("0.0.2")
+    ).init(
+        source=CALLER,
+        data={"parentSubject$$": None, "key": "k1", "modifier": 2, "trend": "exponential"},
+    )
+    orchestrator = _inc(domain)
+    (read,) = (await orchestrator.execute(init)).events
+    (value,) = (await _handler(domain, "com.value.read").execute(read)).events
+    (multiply,) = (await orchestrator.execute(value)).events
+    first, second = (await _handler(domain, "com.increment.number").execute(multiply)).events
+    (done,) = (await orchestrator.execute(first)).events
+    assert done.data == {"success": True, "error": [], "final": 6}
+    finished = await memory.read(init.subject)
+
+    result = await orchestrator.execute(second)
+    assert (result.events, result.late, result.answer) == ([], True, [done])
+    assert await memory.read(init.subject) == finished
+    assert finished is not None and finished["events"]["produced"] == [done.to_dict()]
 
 
 async def test_should_bound_the_remembered_event_ids(domain: NumberDomain, memory: Any) -> None:
@@ -529,14 +567,17 @@ async def test_should_bound_the_remembered_event_ids(domain: NumberDomain, memor
     assert record is not None
     record["consumedEventIds"] = [f"old-{n}" for n in range(CONSUMED_IDS_KEPT)]
     await memory.write(init.subject, record, await memory.read(init.subject))
-    late = create_arvo_event_factory(increment_contract.version("0.0.1")).emits(
-        subject=init.subject, source=CALLER, type="evt.increment.number.success", data={"result": 1}
+    reply = create_arvo_event_factory(value_read_contract.version("0.0.1")).emits(
+        subject=init.subject,
+        source="com.value.read",
+        type="evt.value.read.success",
+        data={"key": "k1", "value": 1},
     )
-    await orchestrator.execute(late)
+    await orchestrator.execute(reply)
     ids = (await memory.read(init.subject) or {})["consumedEventIds"]
     assert len(ids) == CONSUMED_IDS_KEPT
     assert ids[0] == "old-1"
-    assert ids[-1] == late.id
+    assert ids[-1] == reply.id
 
 
 # -- the error path ------------------------------------------------------------------------------

@@ -179,8 +179,12 @@ async def test_should_store_records_like_the_original(
         (out["final_state"], VECTORS["orch_state_final"], out["inc_response"][0], out["complete"]),
     ):
         theirs = {k: v for k, v in theirs.items() if k != "machineDefinitionPrefix"}
-        # The one documented addition: the ids of consumed events, last.
-        assert list(ours) == [*theirs, "consumedEventIds"]
+        # The documented additions, last: the ids of consumed events, and (once the workflow
+        # is done) its answer, the completion.
+        done = ours["status"] == "done"
+        assert list(ours) == [*theirs, "consumedEventIds", *(["answer"] if done else [])]
+        if done:
+            assert ours["answer"] == _dicts(produced)
         assert ours["executionStatus"] == theirs["executionStatus"] == "normal"
         assert ours["initEventId"] == init.id
         assert ours["subject"] == init.subject
@@ -302,7 +306,9 @@ async def test_should_store_the_nested_parent_like_the_original(
     ours = await memory.read(init.subject)
     theirs = copy.deepcopy(VECTORS["nm_state"])
     assert ours is not None
-    assert list(ours) == [*theirs, "consumedEventIds"]
+    # The documented additions, last: consumed event ids, and a finished workflow's answer.
+    assert list(ours) == [*theirs, "consumedEventIds", "answer"]
+    assert ours["answer"] == ours["events"]["produced"]
     assert (ours["executionStatus"], ours["status"], ours["value"]) == ("normal", "done", "done")
     assert ours["initEventId"] == init.id
     assert ours["parentSubject"] is theirs["parentSubject"] is None
