@@ -26,6 +26,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from arvo_ray.core._primitives import quote
 from arvo_ray.core.errors import is_violation_error
 
 __all__ = [
@@ -191,16 +192,21 @@ def mark_scope_failed() -> None:
 def event_log_fields(event: Any) -> dict[str, Any]:
     """The fields that identify ``event`` on a log line: id, type, subject, source, to, traceparent."""
     fields = {
-        "event_id": event.id,
-        "event_type": event.type,
-        "subject": event.subject,
-        "source": event.source,
-        "to": event.to,
+        "event_id": _bounded(event.id),
+        "event_type": _bounded(event.type),
+        "subject": _bounded(event.subject),
+        "source": _bounded(event.source),
+        "to": _bounded(event.to),
     }
     traceparent = getattr(event, "traceparent", None)
     if traceparent:
         fields["traceparent"] = traceparent
     return fields
+
+
+def _bounded(value: Any) -> Any:
+    """Identifying text as logged: whole up to a kilobyte (subjects are a few hundred bytes)."""
+    return quote(value, limit=1024) if isinstance(value, str) else value
 
 
 def log_fields(**fields: Any) -> dict[str, Any]:
@@ -279,7 +285,7 @@ def log_event_failure(
         envelope = None
     if isinstance(envelope, dict):
         envelope.pop("data", None)
-        extra["event"] = envelope
+        extra["event"] = {key: _bounded(value) for key, value in envelope.items()}
     (logger or _logger).log(
         logging.ERROR if violation else logging.WARNING,
         "%s: %s",

@@ -300,7 +300,7 @@ class ArvoEventHandler:
                     domains=self.default_event_emission_domains["system_error"],
                     headers=headers,
                     id_for=lambda index, domain: derived_event_id(
-                        event.id, self.system_error_schema.type, index, domain
+                        event, self.system_error_schema.type, index, domain
                     ),
                 )
                 record_emittables(span, events)
@@ -342,7 +342,7 @@ class ArvoEventHandler:
                         data=raw.get("data"),
                         source=self.source,
                         subject=event.subject,
-                        id=raw.get("id") or derived_event_id(event.id, self.source, index, domain),
+                        id=raw.get("id") or derived_event_id(event, self.source, index, domain),
                         time=raw.get("time"),
                         to=raw.get("to") or event.redirectto or event.source,
                         redirectto=raw.get("redirectto"),

@@ -6,7 +6,9 @@ and never re-decides a rule of it.
 
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
 from arvo_ray.runtime._outcome import (
+    AnswerTimeoutError,
     DeadLetter,
+    OrphanEventError,
     RunResult,
     RuntimeStats,
     StepOutcome,
@@ -16,9 +18,11 @@ from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
 
 __all__ = [
     "ActorMachineMemory",
+    "AnswerTimeoutError",
     "ArvoRuntime",
     "DeadLetter",
     "MemoryActor",
+    "OrphanEventError",
     "RunResult",
     "RuntimeStats",
     "StepOutcome",

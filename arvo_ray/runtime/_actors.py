@@ -9,6 +9,7 @@ logged as task failures by Ray.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Sequence
@@ -53,6 +54,10 @@ def _with_metrics(
     return outcomes
 
 
+async def _nothing() -> int:
+    return 0
+
+
 def _handler_from(box: Sequence[Any]) -> IArvoEventHandler:
     # The reference arrives in a list so Ray does not resolve (and deserialise) it per task.
     ref = box[0]
@@ -94,15 +99,36 @@ class WorkflowHostActor:
         self.telemetry = telemetry
         if telemetry is not None:
             install_telemetry(telemetry)
-        owner = f"{name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Every incarnation of this actor locks as "<name>:<pid>:<random>", so a restarted one
+        # recognises (and reclaims) what its dead predecessors left locked.
+        self.family = f"{name}:"
+        owner = f"{self.family}{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = WorkflowHost(
             workflows, memory.for_owner(owner), cache_entries=cache_entries, outbox=outbox
         )
+        self._ready: asyncio.Task[int] | None = None
+
+    async def _started(self) -> None:
+        if self._ready is None:
+            restarted = ray.get_runtime_context().was_current_actor_reconstructed
+            self._ready = asyncio.get_running_loop().create_task(
+                self.host.reclaim_locks(self.family) if restarted else _nothing()
+            )
+        with contextlib.suppress(Exception):  # best effort: the lock TTL covers a failure
+            await asyncio.shield(self._ready)
 
     async def handle_batch(
         self, events: list[ArvoEvent], acknowledged: list[list[str]] | None = None
     ) -> list[StepOutcome]:
+        await self._started()
         return _with_metrics(await self.host.handle_batch(events, acknowledged), self.telemetry)
+
+    async def acknowledge(
+        self, acknowledged: dict[str, list[str]]
+    ) -> tuple[int, dict[str, list[str]]]:
+        """Empty handed-on events from outboxes: (records written, what could not be)."""
+        await self._started()
+        return await self.host.acknowledge(acknowledged)
 
     def stats(self) -> dict[str, Any]:
         cache = self.host.memory
@@ -113,6 +139,7 @@ class WorkflowHostActor:
             "steps": self.host.steps,
             "retries": self.host.retries,
             "duplicates": self.host.duplicates,
+            "acknowledged": self.host.acknowledged,
             "cache_hits": cache.hits,
             "cache_misses": cache.misses,
         }

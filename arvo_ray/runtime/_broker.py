@@ -5,34 +5,58 @@ events until each chain ends, and returns to the caller what no one subscribes t
 batched per target (:class:`~arvo_ray.runtime._batcher.Batcher`) and the number of events in
 flight is bounded (backpressure). Errors and violations are reported with their event and kept
 as dead letters; nothing is dropped.
+
+What it promises the caller of :meth:`BrokerActor.run`, whatever crashes or retries happen
+inside the chain:
+
+* **an answer, once.** A workflow's answer is stored with its record, so a run whose chain was
+  cut (a retried run, a repeated init, a transient failure healed by the recovery sweep) gets it
+  from there or is notified when the recovered chain delivers it; nothing polls the memory.
+  Every event shows at most once in a run's result.
+* **no chain twice.** An event already being delivered is not delivered again: a second route
+  of the same id joins the first. An outbox event that was handed on is not handed on again
+  when a recovery sweep or a replay finds it a moment later. Only a crash (whose in-memory
+  bookkeeping is lost) can repeat a handler call, with the same event ids, and workflows
+  ignore ids they consumed.
+* **a definite outcome, in bounded time.** A workflow step that fails transiently (a lock left
+  by a dead process, a memory that restarts) is retried for ``step_retry_window`` seconds;
+  then the caller gets the error. An event that belongs to no workflow instance is a dead
+  letter with the reason; one that reaches a finished workflow is counted as late.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import logging
 import time
 import uuid
-import zlib
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import ray
 
-from arvo_ray.core import ArvoEvent, is_transaction_violation_error, is_violation_error
-from arvo_ray.handler import IArvoEventHandler
-from arvo_ray.memory import IMachineMemory
-from arvo_ray.runtime._actors import WorkflowHostActor, run_handler_batch
+from arvo_ray.core import (
+    ArvoEvent,
+    ArvoOrchestrationSubject,
+    is_transaction_violation_error,
+    is_violation_error,
+)
+from arvo_ray.memory import MemoryBackendError
+from arvo_ray.runtime._actors import run_handler_batch
 from arvo_ray.runtime._batcher import Batcher
-from arvo_ray.runtime._outcome import DeadLetter, RunResult, StepOutcome
+from arvo_ray.runtime._config import BrokerConfig
+from arvo_ray.runtime._outcome import (
+    AnswerTimeoutError,
+    DeadLetter,
+    OrphanEventError,
+    RunResult,
+    StepOutcome,
+)
+from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
 from arvo_ray.telemetry import (
-    TelemetryConfig,
-    actor_activated,
-    actor_passivated,
     collect_metrics,
     flush_telemetry,
     install_telemetry,
@@ -41,20 +65,36 @@ from arvo_ray.telemetry import (
     routing_span,
     summarize_metrics,
 )
-from arvo_ray.workflow import WorkflowHandler
+from arvo_ray.workflow._execution import stored_answer
 
 __all__ = ["BrokerActor", "BrokerConfig"]
 
+_logger = logging.getLogger("arvo_ray.runtime")
 
-def _retryable(errors: list[DeadLetter]) -> bool:
-    """Failures the recovery sweep heals: memory transactions and infrastructure (dead workers).
+REMEMBERED_IDS = 65_536
+"""How many handed-on outbox event ids (and returned output ids) the broker remembers."""
 
-    Other violations (contract, config, execution) are final: retrying cannot change them.
+
+def _transient(error: BaseException) -> bool:
+    """Failures a retry can heal: memory transactions, dead or restarting processes.
+
+    Everything else (violations, orphans, errors raised by code) is final: retrying cannot
+    change it.
     """
-    return any(
-        is_transaction_violation_error(letter.error) or not is_violation_error(letter.error)
-        for letter in errors
-    )
+    if is_transaction_violation_error(error) or isinstance(error, MemoryBackendError):
+        return True
+    if isinstance(error, ray.exceptions.RayTaskError):
+        cause = error.cause
+        return cause is not None and cause is not error and _transient(cause)
+    return isinstance(error, ray.exceptions.RayError)
+
+
+def _identity(event: ArvoEvent | dict[str, Any]) -> int:
+    """Which event this is: CloudEvents' ``source`` + ``id``, and the subject (producers
+    reuse ids across workflows). Hashed: the broker remembers many of them."""
+    if isinstance(event, ArvoEvent):
+        return hash((event.source, event.id, event.subject))
+    return hash((event["source"], event["id"], event["subject"]))
 
 
 def _event_age_origin(time_text: Any) -> float:
@@ -65,224 +105,67 @@ def _event_age_origin(time_text: Any) -> float:
         return 0.0
 
 
-_logger = logging.getLogger("arvo_ray.runtime")
-
-Placement = Literal["instance", "sharded"]
-
-
 @dataclass
-class BrokerConfig:
-    """Everything the broker needs to build its routing table (shipped once, at creation)."""
+class _Run:
+    """One chain's result while it is routed, with what it has already shown."""
 
-    name: str
-    namespace: str
-    handlers: list[IArvoEventHandler]
-    workflows: list[WorkflowHandler]
-    memory: IMachineMemory
-    placement: Placement = "instance"
-    num_hosts: int = 2
-    max_live_instances: int = 16
-    idle_timeout: float = 30.0
-    max_in_flight: int = 4096
-    max_batch: int = 64
-    handler_options: dict[str, Any] = field(default_factory=dict)
-    host_options: list[dict[str, Any]] = field(default_factory=list)
-    instance_options: dict[str, Any] = field(default_factory=dict)
-    keep_last: int = 10_000
-    ack_delay: float = 2.0
-    recovery_interval: float = 30.0
-    recovery_age: float = 10.0
-    completion_timeout: float = 600.0
-    telemetry: TelemetryConfig | None = None
-    outbox: bool = True
+    result: RunResult
+    answers: list[ArvoEvent] = field(default_factory=list)
+    _seen: set[tuple[str, int]] = field(default_factory=set)
 
+    def first(self, kind: str, event: ArvoEvent) -> bool:
+        """True the first time ``event`` is shown as ``kind`` in this run."""
+        key = (kind, _identity(event))
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
-def _host_actor(
-    config: BrokerConfig, name: str, options: dict[str, Any], cache_entries: int
-) -> Any:
-    return (
-        ray.remote(WorkflowHostActor)
-        .options(
-            name=name,
-            namespace=config.namespace,
-            get_if_exists=True,
-            lifetime="detached",
-            num_cpus=0,
-            max_concurrency=1000,
-            max_restarts=-1,
-            max_task_retries=3,
-            **options,
-        )
-        .remote(
-            config.workflows, config.memory, name, cache_entries, config.telemetry, config.outbox
-        )
-    )
+    def add_error(self, letter: DeadLetter) -> None:
+        if self.first("error", letter.event):
+            self.result.errors.append(letter)
+
+    def merge(self, other: _Run) -> None:
+        """Show what ``other`` (an earlier delivery of the same event) produced."""
+        for event in other.result.outputs:
+            if self.first("output", event):
+                self.result.outputs.append(event)
+        for event in other.result.domained:
+            if self.first("domained", event):
+                self.result.domained.append(event)
+        for event in other.result.late:
+            if self.first("late", event):
+                self.result.late.append(event)
+        for letter in other.result.errors:
+            self.add_error(letter)
+        self.answers.extend(other.answers)
+
+    def answer_to(self, caller: str) -> ArvoEvent | None:
+        """The last event returned to ``caller``: routed in this chain, else a stored answer."""
+        for events in (self.result.outputs, self.answers):
+            answers = [e for e in events if e.to == caller and not e.domain]
+            if answers:
+                return answers[-1]
+        return None
 
 
-class _ShardedPlacement:
-    """N host actors; an instance lives in the host its subject hashes to."""
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """How a delivery of one event ended, for routes of the same id that joined it."""
 
-    def __init__(self, config: BrokerConfig) -> None:
-        self.names = [f"{config.name}-host-{index}" for index in range(config.num_hosts)]
-        self.hosts = [
-            _host_actor(
-                config,
-                name,
-                config.host_options[index % len(config.host_options)]
-                if config.host_options
-                else {},
-                cache_entries=4096,
-            )
-            for index, name in enumerate(self.names)
-        ]
-        self.batchers = [
-            Batcher(_host_sender(host), max_batch=config.max_batch * 2, max_inflight=4)
-            for host in self.hosts
-        ]
-
-    async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
-        index = zlib.crc32(event.subject.encode("utf-8")) % len(self.hosts)
-        return await self.batchers[index].submit((event, acknowledged))
-
-    def stats(self) -> dict[str, Any]:
-        return {"hosts": len(self.hosts), "host_batches": sum(b.batches for b in self.batchers)}
-
-    def actor_names(self) -> list[str]:
-        return list(self.names)
+    handed_on: bool
+    letters: tuple[DeadLetter, ...]
+    run: _Run
 
 
-def _host_sender(host: Any) -> Any:
-    def send(items: list[tuple[ArvoEvent, list[str]]]) -> Any:
-        return host.handle_batch.remote([event for event, _ in items], [acks for _, acks in items])
+class _Remembered(OrderedDict[int, Any]):
+    """A bounded LRU of event identities (oldest forgotten first)."""
 
-    return send
-
-
-@dataclass
-class _Instance:
-    name: str
-    handle: Any
-    batcher: Batcher[tuple[ArvoEvent, list[str]], StepOutcome]
-    users: int = 0
-    last_used: float = field(default_factory=time.monotonic)
-
-    @property
-    def idle(self) -> bool:
-        return self.users == 0 and not self.batcher.busy
-
-
-class _InstancePlacement:
-    """One named actor per workflow instance, at most ``max_live_instances`` alive at once.
-
-    An instance actor is retired (killed; its state is already in memory) when its workflow
-    finishes, when it has been idle for ``idle_timeout``, or to make room for another instance
-    (least recently used first). The next event for it re-activates it from memory.
-    """
-
-    def __init__(self, config: BrokerConfig) -> None:
-        self.config = config
-        self.cap = config.max_live_instances
-        self.live: OrderedDict[str, _Instance] = OrderedDict()
-        self.changed = asyncio.Condition()
-        self.created = 0
-        self.retired = 0
-        self.peak = 0
-
-    def name_for(self, event: ArvoEvent) -> str:
-        digest = hashlib.sha1(f"{event.to}\x1f{event.subject}".encode()).hexdigest()[:24]
-        return f"{self.config.name}-wf-{digest}"
-
-    async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
-        name = self.name_for(event)
-        for attempt in range(3):
-            instance = await self._acquire(name)
-            instance.users += 1
-            try:
-                outcome = await instance.batcher.submit((event, acknowledged))
-            except ray.exceptions.RayActorError as error:
-                # Retired concurrently or died: its state is in memory, start it again.
-                await self._retire(name, instance)
-                if attempt == 2:
-                    return StepOutcome(error=error)
-                continue
-            finally:
-                instance.users -= 1
-                instance.last_used = time.monotonic()
-                async with self.changed:
-                    self.changed.notify_all()
-            if outcome.finished and instance.idle:
-                await self._retire(name, instance)
-            return outcome
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _acquire(self, name: str) -> _Instance:
-        while True:
-            instance = self.live.get(name)
-            if instance is not None:
-                self.live.move_to_end(name)
-                return instance
-            if len(self.live) < self.cap:
-                return self._create(name)
-            victim = next((i for i in self.live.values() if i.idle), None)
-            if victim is not None:
-                await self._retire(victim.name, victim)
-                continue
-            async with self.changed:
-                await self.changed.wait()
-
-    def _create(self, name: str) -> _Instance:
-        handle = _host_actor(self.config, name, self.config.instance_options, cache_entries=8)
-        instance = _Instance(
-            name=name,
-            handle=handle,
-            batcher=Batcher(_host_sender(handle), max_batch=self.config.max_batch, max_inflight=1),
-        )
-        self.live[name] = instance
-        self.created += 1
-        actor_activated("instance")
-        self.peak = max(self.peak, len(self.live))
-        return instance
-
-    async def _retire(self, name: str, instance: _Instance) -> None:
-        if self.live.get(name) is not instance:
-            return
-        del self.live[name]
-        self.retired += 1
-        actor_passivated("instance")
-        if self.config.telemetry is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(instance.handle.flush.remote(), timeout=5.0)
-        ray.kill(instance.handle, no_restart=True)
-        # Wait until the process is gone, so live actors never exceed the cap.
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            try:
-                await asyncio.wait_for(
-                    instance.handle.ping.options(max_task_retries=0).remote(), timeout=1.0
-                )
-            except (TimeoutError, ray.exceptions.RayActorError):
-                break
-            await asyncio.sleep(0.01)
-        async with self.changed:
-            self.changed.notify_all()
-
-    async def reap_idle(self) -> None:
-        now = time.monotonic()
-        for instance in list(self.live.values()):
-            if instance.idle and now - instance.last_used > self.config.idle_timeout:
-                await self._retire(instance.name, instance)
-
-    def stats(self) -> dict[str, Any]:
-        return {
-            "live_instances": len(self.live),
-            "peak_live_instances": self.peak,
-            "instances_created": self.created,
-            "instances_retired": self.retired,
-            "max_live_instances": self.cap,
-        }
-
-    def actor_names(self) -> list[str]:
-        return list(self.live)
+    def remember(self, key: int, value: Any = None) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > REMEMBERED_IDS:
+            self.popitem(last=False)
 
 
 class BrokerActor:
@@ -312,36 +195,52 @@ class BrokerActor:
                 max_batch=config.max_batch,
                 max_inflight=4,
             )
-        self.placement: _ShardedPlacement | _InstancePlacement = (
-            _ShardedPlacement(config)
+        self.memory = config.memory.for_owner(f"{config.name}-broker-{uuid.uuid4().hex[:8]}")
+        self.placement: ShardedPlacement | InstancePlacement = (
+            ShardedPlacement(config)
             if config.placement == "sharded"
-            else _InstancePlacement(config)
+            else InstancePlacement(config, self.memory)
         )
         self.slots = asyncio.Semaphore(config.max_in_flight)
         self.dead_letters: deque[DeadLetter] = deque(maxlen=config.keep_last)
         self.unrouted: deque[ArvoEvent] = deque(maxlen=config.keep_last)
-        self.counters: dict[str, int] = {
-            "runs": 0,
-            "runs_active": 0,
-            "events_routed": 0,
-            "handler_events": 0,
-            "workflow_events": 0,
-            "outputs": 0,
-            "errors": 0,
-            "violations": 0,
-            "domained": 0,
-            "workflows_finished": 0,
-        }
-        self.counters["recovered_events"] = 0
-        self.counters["acks_flushed"] = 0
+        self.counters: dict[str, int] = dict.fromkeys(
+            (
+                "runs",
+                "runs_active",
+                "events_routed",
+                "handler_events",
+                "workflow_events",
+                "outputs",
+                "duplicate_outputs",
+                "errors",
+                "violations",
+                "orphans",
+                "late_events",
+                "duplicates",
+                "domained",
+                "workflows_finished",
+                "step_retries",
+                "redeliveries_joined",
+                "redeliveries_skipped",
+                "answers_waited",
+                "answer_timeouts",
+                "recovered_events",
+                "acks_flushed",
+            ),
+            0,
+        )
         # Producer subject -> (ids handed on, when the first of them was): acknowledgements
         # ride along with the producer's next step, or are written after ``ack_delay``.
         self.pending_acks: dict[str, tuple[set[str], float]] = {}
-        self.inflight: set[str] = set()
+        # Keyed by _identity: deliveries under way, and handed-on outbox events (with the dead
+        # letters of their delivery) and returned outputs, remembered for a while.
+        self.inflight: dict[int, asyncio.Future[_Delivery]] = {}
+        self.handed_on: _Remembered = _Remembered()
+        self.returned: _Remembered = _Remembered()
         self._background: set[asyncio.Task[None]] = set()
-        # (caller, subject) -> futures of retried runs waiting for the workflow's answer.
+        # (caller, answer subject) -> futures of runs waiting for a workflow's answer.
         self.waiters: dict[tuple[str, str], list[asyncio.Future[ArvoEvent]]] = {}
-        self.memory = config.memory.for_owner(f"{config.name}-broker-{uuid.uuid4().hex[:8]}")
         # Async actors construct inside their event loop: start maintenance (and a recovery
         # sweep, which matters after a restart) right away.
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
@@ -356,21 +255,20 @@ class BrokerActor:
         last_recovery = time.monotonic()
         while True:
             await asyncio.sleep(0.5)
-            if isinstance(self.placement, _InstancePlacement):
-                await self._guarded(self.placement.reap_idle())
+            await self._guarded(self.placement.reap_idle())
             await self._guarded(self.flush_acks(self.config.ack_delay))
             if time.monotonic() - last_recovery >= self.config.recovery_interval:
                 await self._guarded(self.recover(min_age=self.config.recovery_age))
                 last_recovery = time.monotonic()
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Awaitable[None]) -> None:
         # Keep a reference until done: the loop only holds tasks weakly.
-        task = asyncio.get_running_loop().create_task(work)
+        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     @staticmethod
-    async def _guarded(work: Any) -> None:
+    async def _guarded(work: Awaitable[Any]) -> None:
         try:
             await work
         except Exception:
@@ -385,29 +283,28 @@ class BrokerActor:
         entry = self.pending_acks.pop(subject, None)
         return sorted(entry[0]) if entry else []
 
-    def _restore_acks(self, subject: str, ids: list[str]) -> None:
+    def _restore_acks(self, subject: str, ids: Sequence[str]) -> None:
         for event_id in ids:
             self._acknowledge(subject, event_id)
 
     async def flush_acks(self, older_than: float = 0.0) -> int:
         """Write acknowledgements that no later step of their workflow carried (finished ones)."""
         now = time.monotonic()
-        flushed = 0
+        due: dict[str, list[str]] = {}
         for subject, (ids, since) in list(self.pending_acks.items()):
-            if now - since < older_than or self.pending_acks.get(subject, (None,))[0] is not ids:
-                continue
-            del self.pending_acks[subject]
-            try:
-                record = await self.memory.read(subject)
-                outbox = (record or {}).get("outbox") or []
-                kept = [item for item in outbox if item["event"]["id"] not in ids]
-                if record is not None and len(kept) != len(outbox):
-                    await self.memory.write(subject, {**record, "outbox": kept}, record)
-                    flushed += 1
-            except Exception:
-                self._restore_acks(subject, sorted(ids))
-        self.counters["acks_flushed"] += flushed
-        return flushed
+            if now - since >= older_than:
+                due[subject] = sorted(ids)
+                del self.pending_acks[subject]
+        if not due:
+            return 0
+        try:
+            written, left = await self.placement.acknowledge(due)
+        except Exception:
+            written, left = 0, due
+        for subject, ids in left.items():
+            self._restore_acks(subject, ids)
+        self.counters["acks_flushed"] += written
+        return written
 
     async def recover(self, min_age: float = 0.0) -> int:
         """Re-publish outbox events nobody acknowledged (lost in a crash): idempotent by id."""
@@ -421,14 +318,18 @@ class BrokerActor:
             pending = self.pending_acks.get(subject, (set(), 0.0))[0]
             for item in (record or {}).get("outbox") or []:
                 data = item["event"]
-                if data["id"] in pending or data["id"] in self.inflight:
+                identity = _identity(data)
+                if data["id"] in pending or identity in self.inflight:
+                    continue
+                if identity in self.handed_on:
+                    self._acknowledge(subject, data["id"])  # its acknowledgement was not written
                     continue
                 if now - _event_age_origin(data.get("time")) < min_age:
                     continue
                 lost.append((subject, ArvoEvent.from_dict(data)))
         for subject, event in lost:
             self.counters["recovered_events"] += 1
-            self._spawn(self._guarded(self._route(event, RunResult(), subject)))
+            self._spawn(self._guarded(self._route(event, _Run(RunResult()), subject)))
         if lost:
             _logger.warning("Re-publishing %d unacknowledged outbox events", len(lost))
         return len(lost)
@@ -438,41 +339,76 @@ class BrokerActor:
     async def run(self, event: ArvoEvent, trace: bool = False) -> RunResult:
         """Route ``event`` and everything it causes; return when the chain has ended."""
         started = time.perf_counter()
-        result = RunResult(trace=[] if trace else None)
+        run = _Run(RunResult(trace=[] if trace else None))
+        result = run.result
         self.counters["runs"] += 1
         self.counters["runs_active"] += 1
         try:
-            await self._route(event, result)
+            await self._route(event, run, top=True)
+            result.final = run.answer_to(event.source)
+            key = self._answer_key(event)
+            if result.final is None and key is not None and self._cut(result):
+                result.final = await self._answer_of(event, key, run)
         finally:
             self.counters["runs_active"] -= 1
-        answers = [e for e in result.outputs if e.to == event.source]
-        result.final = answers[-1] if answers else None
-        if result.final is None and (result.redelivered or _retryable(result.errors)):
-            # The chain was cut (a retried run, or a transient failure that the recovery sweep
-            # will deliver again): wait for the workflow's own answer.
-            result.final = await self._answer_of(event)
         result.seconds = time.perf_counter() - started
         return result
 
-    async def _answer_of(self, event: ArvoEvent) -> ArvoEvent | None:
-        """The answer to a workflow's initial event after a retried run: from its record once
-        the workflow has ended, or as its recovered chain delivers it."""
-        key = (event.source, event.subject)
+    @staticmethod
+    def _cut(result: RunResult) -> bool:
+        """The chain may have ended before the workflow's answer: a redelivery or a failure
+        that recovery heals, and no final error that stopped it for good."""
+        transient = [_transient(letter.error) for letter in result.errors]
+        return (result.redelivered or any(transient)) and all(transient)
+
+    def _answer_key(self, event: ArvoEvent) -> tuple[str, str] | None:
+        """Where the answer of the workflow ``event`` belongs to would come back to the
+        caller, or ``None`` when it would not (not a workflow, or answered elsewhere)."""
+        if event.to not in self.workflow_sources or event.type != event.to:
+            return None
+        try:
+            subject = ArvoOrchestrationSubject.parse(event.subject)
+        except Exception:
+            return None
+        recipient = subject["meta"].get("redirectto") or subject["execution"]["initiator"]
+        if recipient != event.source:
+            return None
+        parent = event.data.get("parentSubject$$") if isinstance(event.data, dict) else None
+        return (event.source, parent if isinstance(parent, str) else event.subject)
+
+    async def _answer_of(
+        self, event: ArvoEvent, key: tuple[str, str], run: _Run
+    ) -> ArvoEvent | None:
+        """The answer of the workflow ``event`` started, for a run whose chain was cut: from
+        its record once finished, or when the recovered chain delivers it (notified)."""
+        self.counters["answers_waited"] += 1
         future: asyncio.Future[ArvoEvent] = asyncio.get_running_loop().create_future()
         self.waiters.setdefault(key, []).append(future)
-        deadline = time.monotonic() + self.config.completion_timeout
         try:
-            while time.monotonic() < deadline:
+            try:
                 record = await self.memory.read(event.subject)
-                if record is not None and (
-                    record.get("status") == "done" or record.get("executionStatus") == "failure"
-                ):
-                    produced = (record.get("events") or {}).get("produced") or []
-                    answers = [e for e in produced if e.get("to") == event.source]
-                    return ArvoEvent.from_dict(answers[-1]) if answers else None
-                with contextlib.suppress(asyncio.TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(future), timeout=1.0)
-            return None
+            except Exception:
+                record = {}  # the memory is failing: the recovered chain may still notify
+            if record is None:
+                return None  # the workflow never started: nothing can answer
+            finished = stored_answer(record)
+            if finished or record.get("status") == "done":
+                return next((e for e in reversed(finished) if e.to == key[0]), None)
+            try:
+                return await asyncio.wait_for(future, self.config.completion_timeout)
+            except TimeoutError:
+                self.counters["answer_timeouts"] += 1
+                run.add_error(
+                    DeadLetter(
+                        AnswerTimeoutError(
+                            f"No answer within completion_timeout="
+                            f"{self.config.completion_timeout:g} s; the workflow is still "
+                            "active in memory (see ArvoRuntime.record)"
+                        ),
+                        event,
+                    )
+                )
+                return None
         finally:
             waiting = self.waiters.get(key, [])
             if future in waiting:
@@ -481,87 +417,169 @@ class BrokerActor:
                 self.waiters.pop(key, None)
 
     async def _route(
-        self, event: ArvoEvent, result: RunResult, producer: str | None = None
+        self, event: ArvoEvent, run: _Run, producer: str | None = None, top: bool = False
     ) -> bool:
         """Deliver ``event`` and its consequences; then acknowledge it to its ``producer``.
 
-        An event that failed stays unacknowledged in its producer's outbox, so the recovery
-        sweep delivers it again (after a lock expired, a worker came back...).
+        Returns whether it was handed on. An event that failed transiently stays
+        unacknowledged in its producer's outbox, so the recovery sweep delivers it again
+        (after a lock expired, a worker came back...).
         """
-        self.inflight.add(event.id)
-        try:
-            delivered = await self._deliver(event, result)
-        finally:
-            self.inflight.discard(event.id)
-        if producer is not None and delivered and self.config.outbox:
+        identity = _identity(event)
+        if producer is not None and identity in self.handed_on:
+            # A recovery sweep or a replay found it after it was handed on: not again.
+            self.counters["redeliveries_skipped"] += 1
+            run.result.redelivered = True
+            for letter in self.handed_on[identity]:
+                run.add_error(letter)
+            handed_on = True
+        elif identity in self.inflight:
+            self.counters["redeliveries_joined"] += 1
+            delivery = await asyncio.shield(self.inflight[identity])
+            run.result.redelivered = True
+            for letter in delivery.letters:
+                run.add_error(letter)
+            if top and delivery.run is not run:
+                run.merge(delivery.run)
+            handed_on = delivery.handed_on
+        else:
+            handed_on = await self._deliver_once(event, identity, run, producer)
+        if producer is not None and handed_on and self.config.outbox:
             self._acknowledge(producer, event.id)
-        return delivered
+        return handed_on
 
-    async def _deliver(self, event: ArvoEvent, result: RunResult) -> bool:
+    async def _deliver_once(
+        self, event: ArvoEvent, identity: int, run: _Run, producer: str | None
+    ) -> bool:
+        future: asyncio.Future[_Delivery] = asyncio.get_running_loop().create_future()
+        self.inflight[identity] = future
+        letters: list[DeadLetter] = []
+        handed_on = False
+        try:
+            handed_on = await self._deliver(event, run, letters)
+        finally:
+            del self.inflight[identity]
+            future.set_result(_Delivery(handed_on, tuple(letters), run))
+        if handed_on and producer is not None:
+            self.handed_on.remember(identity, tuple(letters))
+        return handed_on
+
+    async def _deliver(self, event: ArvoEvent, run: _Run, letters: list[DeadLetter]) -> bool:
+        result = run.result
         if result.trace is not None:
             result.trace.append(event)
         if event.domain:
-            result.domained.append(event)
+            if run.first("domained", event):
+                result.domained.append(event)
             self.counters["domained"] += 1
             return True
         to = event.to or ""
-        acks: list[str] = []
         if to in self.handler_batchers:
             self.counters["handler_events"] += 1
-            submit: Any = self.handler_batchers[to].submit(event)
+            batcher = self.handler_batchers[to]
+            outcome = await self._hop(event, lambda: batcher.submit(event))
+            producer = None
         elif to in self.workflow_sources:
             self.counters["workflow_events"] += 1
-            acks = self._take_acks(event.subject)
-            submit = self.placement.submit(event, acks)
+            outcome = await self._workflow_step(event)
+            producer = event.subject
         else:
-            result.outputs.append(event)
-            self.unrouted.append(event)
-            self.counters["outputs"] += 1
-            for future in self.waiters.get((to, event.subject), ()):
-                if not future.done():
-                    future.set_result(event)
+            self._output(event, run)
             return True
         result.hops += 1
         self.counters["events_routed"] += 1
+        if outcome.error is not None:
+            letters.append(self._dead_letter(DeadLetter(outcome.error, event), run))
+        if outcome.orphan:
+            letters.append(
+                self._dead_letter(DeadLetter(OrphanEventError(outcome.orphan), event), run)
+            )
+        self._count(event, outcome, run)
+        # Events a workflow emitted sit in its outbox until handed on: acknowledge them to it.
+        if len(outcome.events) == 1:
+            children = [await self._route(outcome.events[0], run, producer)]
+        else:
+            children = list(
+                await asyncio.gather(*(self._route(item, run, producer) for item in outcome.events))
+            )
+        # A workflow's events wait in its own outbox; a handler's answers exist nowhere else,
+        # so the request counts as handed on only once its answers were. A final error is
+        # handed on too: to the dead letters, where retrying cannot help.
+        handed_on = outcome.error is None or not _transient(outcome.error)
+        return handed_on and (producer is not None or all(children))
+
+    async def _hop(
+        self, event: ArvoEvent, submit: Callable[[], Awaitable[StepOutcome]]
+    ) -> StepOutcome:
+        """One call to a handler task or workflow actor, within the in-flight bound."""
         async with self.slots:
             with routing_span(event, attributes={"arvo.runtime.placement": self.config.placement}):
                 try:
-                    outcome: StepOutcome = await submit
+                    outcome = await submit()
                 except Exception as error:  # a dead worker after Ray's retries, etc.
                     outcome = StepOutcome(error=error)
         if outcome.metrics:
             self.metrics_total = merge_metrics([self.metrics_total, outcome.metrics])
-        if acks and not outcome.committed:
-            # The step wrote nothing (error, redelivery, ignored event): keep them for later.
-            self._restore_acks(event.subject, acks)
-        if outcome.error is not None:
-            letter = DeadLetter(error=outcome.error, event=event)
-            result.errors.append(letter)
-            self.dead_letters.append(letter)
-            self.counters["errors"] += 1
-            if is_violation_error(outcome.error):
-                self.counters["violations"] += 1
-            # The one place a violation raised to the infrastructure is logged, with its event.
-            log_event_failure(outcome.error, event, logger=_logger)
-        if outcome.finished:
-            self.counters["workflows_finished"] += 1
+        return outcome
+
+    async def _workflow_step(self, event: ArvoEvent) -> StepOutcome:
+        """A workflow step, retried while it fails transiently (for ``step_retry_window``)."""
+        deadline = time.monotonic() + self.config.step_retry_window
+        delay = 0.05
+        while True:
+            acks = self._take_acks(event.subject)
+            outcome = await self._hop(event, lambda acks=acks: self.placement.submit(event, acks))
+            if acks and not outcome.committed:
+                # The step wrote nothing (error, redelivery, ignored event): keep them for later.
+                self._restore_acks(event.subject, acks)
+            error = outcome.error
+            if error is None or not _transient(error) or time.monotonic() + delay > deadline:
+                return outcome
+            self.counters["step_retries"] += 1
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _count(self, event: ArvoEvent, outcome: StepOutcome, run: _Run) -> None:
+        if outcome.orphan:
+            self.counters["orphans"] += 1
+        if outcome.late:
+            self.counters["late_events"] += 1
+            self.counters["acks_flushed"] += outcome.committed  # it wrote acknowledgements only
+            if run.first("late", event):
+                run.result.late.append(event)
         if outcome.duplicate:
-            result.redelivered = True
-        # Events a workflow emitted sit in its outbox until handed on: acknowledge them to it.
-        producer = event.subject if to in self.workflow_sources else None
-        if len(outcome.events) == 1:
-            children = [await self._route(outcome.events[0], result, producer)]
+            self.counters["duplicates"] += 1
+            run.result.redelivered = True
+        if outcome.finished and outcome.committed and not (outcome.late or outcome.duplicate):
+            self.counters["workflows_finished"] += 1
+        run.answers.extend(outcome.answer)
+
+    def _output(self, event: ArvoEvent, run: _Run) -> None:
+        """An event no one here subscribes to: returned to the caller, and kept."""
+        if run.first("output", event):
+            run.result.outputs.append(event)
+        identity = _identity(event)
+        if identity in self.returned:
+            self.counters["duplicate_outputs"] += 1
         else:
-            children = list(
-                await asyncio.gather(
-                    *(self._route(item, result, producer) for item in outcome.events)
-                )
-            )
-        # A workflow's events wait in its own outbox; a handler's answers exist nowhere else,
-        # so the request counts as handed on only once its answers were.
-        # A final violation is handed on too: to the dead letters, where retrying cannot help.
-        handed_on = outcome.error is None or not _retryable([DeadLetter(outcome.error, event)])
-        return handed_on and (producer is not None or all(children))
+            self.returned.remember(identity)
+            self.unrouted.append(event)
+            self.counters["outputs"] += 1
+        for future in self.waiters.get((event.to or "", event.subject), ()):
+            if not future.done():
+                future.set_result(event)
+
+    def _dead_letter(self, letter: DeadLetter, run: _Run) -> DeadLetter:
+        run.add_error(letter)
+        self.dead_letters.append(letter)
+        self.counters["errors"] += 1
+        if is_violation_error(letter.error):
+            self.counters["violations"] += 1
+        # The one place a violation raised to the infrastructure is logged, with its event.
+        log_event_failure(letter.error, letter.event, logger=_logger)
+        return letter
+
+    # -- inspection and lifecycle -------------------------------------------------------------
 
     def stats(self) -> dict[str, Any]:
         batches = sum(b.batches for b in self.handler_batchers.values())
@@ -573,12 +591,13 @@ class BrokerActor:
             **self.counters,
             "handler_batches": batches,
             "dead_letters": len(self.dead_letters),
+            "waiting_runs": sum(len(w) for w in self.waiters.values()),
             "placement": self.config.placement,
             **self.placement.stats(),
         }
 
     def waiting(self) -> list[tuple[str, str]]:
-        """(caller, subject) of retried runs still waiting for their workflow's answer."""
+        """(caller, subject) of runs still waiting for their workflow's answer."""
         return list(self.waiters)
 
     def get_dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
@@ -596,17 +615,6 @@ class BrokerActor:
         """Flush acknowledgements, then kill every workflow actor this broker started."""
         self._maintenance.cancel()
         await self._guarded(self.flush_acks(0.0))
-        if isinstance(self.placement, _InstancePlacement):
-            for name, instance in list(self.placement.live.items()):
-                await self.placement._retire(name, instance)
-        else:
-            if self.config.telemetry is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        asyncio.gather(*(host.flush.remote() for host in self.placement.hosts)),
-                        10.0,
-                    )
-            for host in self.placement.hosts:
-                ray.kill(host, no_restart=True)
+        await self.placement.shutdown()
         if self.config.telemetry is not None:
             flush_telemetry()

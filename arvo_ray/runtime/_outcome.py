@@ -13,8 +13,47 @@ from typing import Any
 
 from arvo_ray import _display
 from arvo_ray.core import ArvoEvent
+from arvo_ray.workflow._execution import stored_answer
 
-__all__ = ["DeadLetter", "RunResult", "RuntimeStats", "StepOutcome", "WorkflowRecord"]
+__all__ = [
+    "AnswerTimeoutError",
+    "DeadLetter",
+    "OrphanEventError",
+    "RunResult",
+    "RuntimeStats",
+    "StepOutcome",
+    "WorkflowRecord",
+]
+
+
+class OrphanEventError(LookupError):
+    """An event that belongs to no workflow instance, kept as a dead letter with the reason.
+
+    Either no instance is stored for its subject and it is not that workflow's init event (a
+    reply to a workflow that never started), or its subject names another orchestrator.
+
+    Example:
+        >>> error = OrphanEventError("no workflow instance is stored for the subject")
+        >>> error.reason, isinstance(error, LookupError)
+        ('no workflow instance is stored for the subject', True)
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AnswerTimeoutError(TimeoutError):
+    """A run stopped waiting for its workflow's answer after ``completion_timeout`` seconds.
+
+    The run's own chain was cut (a crash, or a failure the recovery sweep retries) and the
+    workflow was still active in memory when the wait ended; it may still finish later, and
+    ``ArvoRuntime.record(subject)`` shows where it is.
+
+    Example:
+        >>> AnswerTimeoutError("no answer within 600 s").args
+        ('no answer within 600 s',)
+    """
 
 
 @dataclass(slots=True)
@@ -27,6 +66,9 @@ class StepOutcome:
         finished: The workflow instance reached a terminal state (done or failed).
         committed: A workflow step wrote its state (acknowledgements it carried are applied).
         duplicate: The workflow had already consumed the event (a redelivery).
+        late: The workflow had already finished; the event changed nothing.
+        orphan: Why the event belongs to no workflow instance (``None`` when it does).
+        answer: The stored answer of a finished workflow, sent with duplicate and late events.
         metrics: New metric figures of the worker process (first outcome of a batch only,
             when telemetry is configured), gathered by the broker for ``stats()``.
 
@@ -51,6 +93,9 @@ class StepOutcome:
     finished: bool = False
     committed: bool = False
     duplicate: bool = False
+    late: bool = False
+    orphan: str | None = None
+    answer: list[ArvoEvent] = field(default_factory=list)
     metrics: dict[str, Any] | None = None
 
 
@@ -97,14 +142,20 @@ class RunResult:
         final: The last output addressed back to the initiating event's ``source`` (e.g. the
             workflow's completion or system error), or ``None``.
         outputs: Events no handler or workflow subscribes to, in arrival order; never dropped.
-        errors: Events that raised a violation or failed, with the error.
+        errors: Events that raised a violation, failed, or belong to no workflow instance
+            (:class:`OrphanEventError`), with the error; each event once.
         domained: Events addressed to another domain's bus.
+        late: Events that reached a workflow after it had finished (ignored; not errors).
         hops: How many events were routed to a handler or workflow.
         seconds: Wall-clock duration of the chain.
         trace: Every event of the chain in routing order (only when asked for: ``trace=True``).
-        redelivered: Some event of the chain had been consumed before (the run was retried
-            after a crash, or raced a recovery); ``final`` then comes from the workflow's record
-            or from whichever chain delivered it.
+        redelivered: Some event of the chain had been consumed or handed on before (the
+            run was retried after a crash, raced a recovery, or repeated an earlier run);
+            ``final`` then comes from the answer stored with the workflow or from whichever
+            chain delivered it.
+
+    Every event appears at most once in ``outputs``, ``errors``, ``domained`` and ``late``,
+    whatever retries and recoveries happened inside the chain.
 
     Example:
         ``ArvoRuntime.run`` returns one; built by hand here with a completion of the number
@@ -135,6 +186,7 @@ class RunResult:
     seconds: float = 0.0
     trace: list[ArvoEvent] | None = None
     redelivered: bool = False
+    late: list[ArvoEvent] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -149,6 +201,7 @@ class RunResult:
             f"| outputs | {len(self.outputs)} |",
             f"| errors | {len(self.errors)} |",
             f"| domained | {len(self.domained)} |",
+            f"| late | {len(self.late)} |",
             f"| hops | {self.hops} |",
             f"| seconds | {self.seconds:.3f} |",
         ]
@@ -167,6 +220,7 @@ class RunResult:
             "outputs": len(self.outputs),
             "errors": [f"{type(d.error).__name__}: {d.error}" for d in self.errors],
             "domained": len(self.domained),
+            "late": len(self.late),
             "hops": self.hops,
             "seconds": round(self.seconds, 6),
         }
@@ -202,8 +256,8 @@ class WorkflowRecord(dict[str, Any]):
         (True, 'active', 'active', True)
         >>> {key: record.context[key] for key in ("init", "modifier", "operation")}
         {'init': 1, 'modifier': 2, 'operation': 'increment'}
-        >>> record.output is None
-        True
+        >>> record.output is None, record.answer
+        (True, [])
     """
 
     @property
@@ -229,6 +283,11 @@ class WorkflowRecord(dict[str, Any]):
         """The machine's output once done (orchestrators; ``None`` otherwise)."""
         state = self.get("state")
         return state.get("output") if isinstance(state, dict) else None
+
+    @property
+    def answer(self) -> list[ArvoEvent]:
+        """The finished workflow's answer: its completion or its ``sys.*.error`` events."""
+        return stored_answer(self)
 
     def _repr_html_(self) -> str:
         return _display.record_html(self)

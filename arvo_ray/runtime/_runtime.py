@@ -17,18 +17,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import ray
+from pydantic import ValidationError
 
-from arvo_ray.core import ArvoEvent
+from arvo_ray.core import ArvoEvent, ContractViolation, format_validation_error
+from arvo_ray.core._primitives import quote
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
-from arvo_ray.runtime._broker import BrokerActor, BrokerConfig
+from arvo_ray.runtime._broker import BrokerActor
+from arvo_ray.runtime._config import BrokerConfig
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import DeadLetter, RunResult, RuntimeStats, WorkflowRecord
 from arvo_ray.runtime._sync import run_sync
 from arvo_ray.telemetry import TelemetryConfig, flush_telemetry, install_telemetry
 from arvo_ray.workflow import ArvoOrchestrator, ArvoResumable, WorkflowHandler
 
-__all__ = ["ArvoRuntime", "default_memory_path"]
+__all__ = ["ArvoRuntime", "checked_event", "default_memory_path"]
 
 Placement = Literal["instance", "sharded"]
 
@@ -36,6 +39,26 @@ Placement = Literal["instance", "sharded"]
 def default_memory_path(name: str) -> Path:
     """Where the embedded default memory of runtime ``name`` lives: ``~/.arvo_ray/<name>.sqlite3``."""
     return Path(os.environ.get("ARVO_RAY_HOME", Path.home() / ".arvo_ray")) / f"{name}.sqlite3"
+
+
+def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
+    """``event`` validated again, as the runtime's boundary: a valid copy, or a violation.
+
+    An ``ArvoEvent`` made with ``model_construct`` (or unpickled) skipped validation; sent on,
+    it would fail somewhere inside a chain with an error that does not name the field.
+    """
+    if not isinstance(event, ArvoEvent):
+        raise TypeError(f"{where} takes an ArvoEvent, got {type(event).__name__}")
+    try:
+        return ArvoEvent.from_dict(event.to_dict())
+    except ValidationError as error:
+        problem = format_validation_error(error, root="event")
+    except Exception as error:
+        problem = f"{type(error).__name__}: {quote(str(error))}"
+    raise ContractViolation(
+        f"{where} needs a valid ArvoEvent (id={quote(str(getattr(event, 'id', None)))}): {problem}",
+        metadata={"event_id": getattr(event, "id", None)},
+    )
 
 
 def _check_handlers(handlers: Iterable[Any], kind: str, expected: tuple[type, ...]) -> list[Any]:
@@ -79,6 +102,12 @@ class ArvoRuntime:
         recovery_interval: Seconds between sweeps that re-publish events a crash left in a
             workflow's outbox (a sweep also runs whenever the broker (re)starts).
         recovery_age: Only outbox events older than this are re-published by periodic sweeps.
+        completion_timeout: The longest a run waits for its workflow's answer once its own
+            chain was cut (a crash, a failure the recovery sweep heals); the result then
+            carries an :class:`~arvo_ray.runtime.AnswerTimeoutError`.
+        retry_window: How long a workflow step that fails transiently (a lock left by a dead
+            process, a restarting memory) is retried before the caller gets the error;
+            default: the memory's lock TTL plus a margin.
         outbox: Store each step's emitted events with its new state until the broker has
             handed them on (the no-lost-events guarantee). Switching it off saves one
             acknowledgement write per emitting step but lets a crash between a step's write
@@ -123,6 +152,8 @@ class ArvoRuntime:
         instance_options: dict[str, Any] | None = None,
         recovery_interval: float = 30.0,
         recovery_age: float = 10.0,
+        completion_timeout: float = 600.0,
+        retry_window: float | None = None,
         outbox: bool = True,
         telemetry: TelemetryConfig | None = None,
         ray_init_options: dict[str, Any] | None = None,
@@ -197,6 +228,8 @@ class ArvoRuntime:
             instance_options=dict(instance_options or {}),
             recovery_interval=recovery_interval,
             recovery_age=recovery_age,
+            completion_timeout=completion_timeout,
+            retry_window=retry_window,
             outbox=outbox,
             telemetry=telemetry,
         )
@@ -225,11 +258,15 @@ class ArvoRuntime:
         """Start the chain of ``event`` without waiting; ``ray.get`` (or ``await``) the result.
 
         With ``trace=True`` the result lists every event of the chain (``RunResult.trace``).
+
+        Raises:
+            TypeError: ``event`` is not an ``ArvoEvent``.
+            ContractViolation: ``event`` breaks the ArvoEvent rules. Events are validated
+                again here, so events built with ``model_construct`` or unpickled from
+                elsewhere get no pass.
         """
         self._check_open()
-        if not isinstance(event, ArvoEvent):
-            raise TypeError(f"submit() takes an ArvoEvent, got {type(event).__name__}")
-        return self._broker.run.remote(event, trace)
+        return self._broker.run.remote(checked_event(event), trace)
 
     def run(
         self, event: ArvoEvent, *, timeout: float | None = None, trace: bool = False
@@ -256,8 +293,15 @@ class ArvoRuntime:
         """Run many chains concurrently (at most ``window`` submitted at once); results in order.
 
         A progress bar (tqdm) is shown when ``progress`` is true, or by default for 50+ events.
+
+        Raises:
+            ContractViolation: an event breaks the ArvoEvent rules (checked for all of them
+                before any is submitted, so nothing is half-accepted).
         """
-        events = list(events)
+        self._check_open()
+        events = [
+            checked_event(event, where=f"run_many() event {i}") for i, event in enumerate(events)
+        ]
         show = progress if progress is not None else len(events) >= 50
         bar = None
         if show:
@@ -271,7 +315,8 @@ class ArvoRuntime:
         try:
             while next_index < len(events) or pending:
                 while next_index < len(events) and len(pending) < window:
-                    pending[self.submit(events[next_index])] = next_index
+                    ref = self._broker.run.remote(events[next_index], False)
+                    pending[ref] = next_index
                     next_index += 1
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=remaining)

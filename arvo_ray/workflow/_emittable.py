@@ -146,7 +146,7 @@ def build_emittables(raw_events: Sequence[Mapping[str, Any]], ctx: EmitContext) 
         accesscontrol = raw.get("accesscontrol")
         units = raw.get("executionunits")
         for domain in domains:
-            event_id = raw.get("id") or derived_event_id(event.id, ctx.source, index, domain)
+            event_id = raw.get("id") or derived_event_id(event, ctx.source, index, domain)
             if is_completion:
                 subject = ctx.parent_subject or event.subject
             elif contract is not None and is_orchestrator_contract(contract):
@@ -156,7 +156,7 @@ def build_emittables(raw_events: Sequence[Mapping[str, Any]], ctx: EmitContext) 
                     contract,
                     domain,
                     ctx,
-                    derived_event_id(event.id, "subject", index, domain),
+                    derived_event_id(event, "subject", index, domain),
                 )
             else:
                 subject = event.subject

@@ -469,7 +469,7 @@ class WorkflowHandler(ABC):
             domains=self.default_event_emission_domains["system_error"],
             headers=headers,
             parent_subject=step.parent_subject,
-            id_for=lambda index, domain: derived_event_id(event.id, error_type, index, domain),
+            id_for=lambda index, domain: derived_event_id(event, error_type, index, domain),
         )
         failure = {
             "executionStatus": "failure",

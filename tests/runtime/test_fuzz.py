@@ -12,8 +12,9 @@ SQLite memory). Every example must end in one of the documented outcomes:
 * ``sys-error``: a ``sys.<type>.error`` event answers the caller;
 * ``unrouted``: no one subscribes to the event, so it comes back as an output;
 * ``domained``: the event is for another domain's bus, so it comes back in ``domained``;
-* ``ignored``: a workflow event for another orchestrator, or a non-init event of a workflow
-  that does not exist (documented in ``WorkflowHandler.execute``): nothing happens;
+* ``orphan``: a workflow event for another orchestrator, or a non-init event of a workflow
+  that does not exist (documented in ``WorkflowHandler.execute``): nothing happens, and the
+  result carries an ``OrphanEventError`` dead letter saying why;
 * ``result``: the right answer.
 
 Where the outcome can be predicted independently (a schema says the data is invalid, a
@@ -55,6 +56,7 @@ from arvo_ray.core import (
     encode_uri,
     is_violation_error,
 )
+from arvo_ray.core._primitives import quote
 from arvo_ray.examples.number_domain import (
     SQLiteKeyValueStore,
     build_number_domain,
@@ -68,7 +70,7 @@ from arvo_ray.examples.number_domain import (
 )
 from arvo_ray.memory import SQLiteMachineMemory
 from arvo_ray.memory._json import digest
-from arvo_ray.runtime import ArvoRuntime, RunResult
+from arvo_ray.runtime import ArvoRuntime, OrphanEventError, RunResult
 
 CALLER = "com.fuzz.client"
 SEED_KEY = "fuzz.seed"
@@ -255,6 +257,10 @@ def _report(config: pytest.Config, folder: Path) -> None:
 def kind_of(result: RunResult, event: ArvoEvent) -> str:
     """Which documented outcome ``result`` is; fails on anything else (e.g. a crash)."""
     assert isinstance(result, RunResult)
+    if result.errors and all(isinstance(e.error, OrphanEventError) for e in result.errors):
+        [letter] = result.errors
+        assert letter.event == event and letter.error.reason
+        return "orphan"
     if result.errors:
         for letter in result.errors:
             assert is_violation_error(letter.error), f"not a violation: {letter!r}"
@@ -270,9 +276,7 @@ def kind_of(result: RunResult, event: ArvoEvent) -> str:
     # The answer to the caller; a workflow answers its initiator (named in the subject), which
     # is not the event's source when that was tampered with.
     answer = result.final or (result.outputs[-1] if result.outputs else None)
-    if answer is None:
-        assert result.hops == 1, result.describe()
-        return "ignored"
+    assert answer is not None, f"no answer and no reason: {result.describe()}"
     if answer.type.startswith("sys.") and answer.type.endswith(".error"):
         assert answer.data["errorMessage"], "a system error without a message"
         return "sys-error"
@@ -351,7 +355,7 @@ def workflow_expectation(event: ArvoEvent) -> set[str]:
         return {"violation:ExecutionViolation"}
     orchestrator = ArvoOrchestrationSubject.parse(event.subject)["orchestrator"]
     if orchestrator["name"] != to:
-        return {"ignored"}
+        return {"orphan"}
     if orchestrator["version"] not in WORKFLOW_CONTRACTS[to].versions:
         return {"violation:ConfigViolation"}
     contract = WORKFLOW_CONTRACTS[to].version(orchestrator["version"])
@@ -521,7 +525,7 @@ def test_malformed_cloudevents_json_is_rejected_before_ray_or_handled(runtime: A
         elif event.to in WORKFLOW_CONTRACTS and event.type == event.to:
             assert kind in workflow_expectation(event) | {"domained"}
         else:
-            assert kind in {"unrouted", "domained", "ignored"} or kind.startswith("violation:")
+            assert kind in {"unrouted", "domained", "orphan"} or kind.startswith("violation:")
 
     check()
     assert CASES["malformed json"] > 0
@@ -562,8 +566,8 @@ def test_events_for_nobody_or_the_wrong_target_are_returned_or_violations(
     runtime: ArvoRuntime, done_workflow: str
 ) -> None:
     """Nobody subscribes: returned as an output (and kept as unrouted). A handler gets an event
-    of another type: ConfigViolation. A workflow gets an event it does not know: ignored when the
-    instance does not exist, ConfigViolation (and the record unchanged) when it does."""
+    of another type: ConfigViolation. A workflow gets an event it does not know: an orphan when
+    the instance does not exist, ConfigViolation (and the record unchanged) when it does."""
     before = state_of(runtime, done_workflow)
 
     @settings(FUZZ, max_examples=50)
@@ -587,7 +591,7 @@ def test_events_for_nobody_or_the_wrong_target_are_returned_or_violations(
         elif event.subject == done_workflow:
             assert kind == "violation:ConfigViolation"  # no contract of the workflow has the type
         else:
-            assert kind == "ignored"
+            assert kind == "orphan"
             assert state_of(runtime, event.subject) == (None, None)
 
     check()
@@ -823,7 +827,7 @@ def garbage_subjects(draw: st.DrawFn) -> str:
 
 def test_garbage_subjects(runtime: ArvoRuntime) -> None:
     """An orchestrator event whose subject is no orchestration subject: ExecutionViolation; a
-    subject of another orchestrator: ignored; of an unknown version: ConfigViolation. Handlers
+    subject of another orchestrator: an orphan; of an unknown version: ConfigViolation. Handlers
     take any subject."""
 
     @settings(FUZZ, max_examples=50)
@@ -850,8 +854,8 @@ def test_garbage_subjects(runtime: ArvoRuntime) -> None:
         if kind == "violation:ExecutionViolation":
             [letter] = result.errors
             assert isinstance(letter.error, ExecutionViolation)
-            assert event.id in str(letter.error) and "subject" in str(letter.error)
-        if kind in ("violation:ExecutionViolation", "ignored", "violation:ConfigViolation"):
+            assert quote(event.id) in str(letter.error) and "subject" in str(letter.error)
+        if kind in ("violation:ExecutionViolation", "orphan", "violation:ConfigViolation"):
             assert state_of(runtime, subject) == (None, None)
 
     check()
@@ -864,11 +868,16 @@ def test_garbage_subjects(runtime: ArvoRuntime) -> None:
 
 def test_the_runtime_kept_serving_and_no_record_is_corrupted(runtime: ArvoRuntime) -> None:
     """A valid workflow still completes; every stored record is a JSON object whose digest
-    matches, with the expected keys; no lock is left; every error was a violation."""
+    matches, with the expected keys; no lock is left; every error was a violation or an
+    orphan event."""
     assert_serving(runtime)
     stats = runtime.stats()
-    assert stats["errors"] == stats["violations"]  # nothing failed other than by a violation
-    assert all(is_violation_error(letter.error) for letter in runtime.dead_letters())
+    # Nothing failed other than by a violation, or for belonging to no workflow instance.
+    assert stats["errors"] == stats["violations"] + stats["orphans"] > stats["violations"]
+    assert all(
+        is_violation_error(letter.error) or isinstance(letter.error, OrphanEventError)
+        for letter in runtime.dead_letters()
+    )
     assert runtime.memory_path is not None
     with sqlite3.connect(runtime.memory_path) as connection:
         rows = connection.execute(

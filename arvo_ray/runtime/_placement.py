@@ -1,0 +1,275 @@
+"""Where workflow steps run: the sharded placement (N host actors) or one actor per instance.
+
+Both offer the broker the same four calls: ``submit`` a step, ``acknowledge`` handed-on events
+(they leave their instances' outboxes), ``stats`` and ``shutdown``. Sharded hosts write the
+acknowledgements themselves, so their warm records never fall behind the memory; instance
+actors are retired when their workflow ends, so the broker writes those directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+
+from arvo_ray.core import ArvoEvent
+from arvo_ray.memory import IMachineMemory
+from arvo_ray.runtime._actors import WorkflowHostActor
+from arvo_ray.runtime._batcher import Batcher
+from arvo_ray.runtime._config import BrokerConfig
+from arvo_ray.runtime._host import acknowledge_all
+from arvo_ray.runtime._outcome import StepOutcome
+from arvo_ray.telemetry import actor_activated, actor_passivated
+
+__all__ = ["InstancePlacement", "ShardedPlacement", "WorkflowPlacement"]
+
+Acknowledgements = dict[str, list[str]]
+"""Producer subject → ids of its emitted events that have been handed on."""
+
+
+def _host_actor(
+    config: BrokerConfig, name: str, options: dict[str, Any], cache_entries: int
+) -> Any:
+    return (
+        ray.remote(WorkflowHostActor)
+        .options(
+            name=name,
+            namespace=config.namespace,
+            get_if_exists=True,
+            lifetime="detached",
+            num_cpus=0,
+            max_concurrency=1000,
+            max_restarts=-1,
+            max_task_retries=3,
+            **options,
+        )
+        .remote(
+            config.workflows, config.memory, name, cache_entries, config.telemetry, config.outbox
+        )
+    )
+
+
+def _host_sender(host: Any) -> Any:
+    def send(items: list[tuple[ArvoEvent, list[str]]]) -> Any:
+        return host.handle_batch.remote([event for event, _ in items], [acks for _, acks in items])
+
+    return send
+
+
+async def _flush_telemetry(handles: list[Any]) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.gather(*(h.flush.remote() for h in handles)), 10.0)
+
+
+class ShardedPlacement:
+    """N host actors; an instance lives in the host its subject hashes to."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.names = [f"{config.name}-host-{index}" for index in range(config.num_hosts)]
+        self.hosts = [
+            _host_actor(
+                config,
+                name,
+                config.host_options[index % len(config.host_options)]
+                if config.host_options
+                else {},
+                cache_entries=4096,
+            )
+            for index, name in enumerate(self.names)
+        ]
+        self.batchers = [
+            Batcher(_host_sender(host), max_batch=config.max_batch * 2, max_inflight=4)
+            for host in self.hosts
+        ]
+
+    def _index(self, subject: str) -> int:
+        return zlib.crc32(subject.encode("utf-8")) % len(self.hosts)
+
+    async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
+        return await self.batchers[self._index(event.subject)].submit((event, acknowledged))
+
+    async def acknowledge(self, due: Acknowledgements) -> tuple[int, Acknowledgements]:
+        """Send each host the acknowledgements of its instances.
+
+        Returns how many records were written, and what could not be.
+        """
+        groups: dict[int, Acknowledgements] = {}
+        for subject, ids in due.items():
+            groups.setdefault(self._index(subject), {})[subject] = ids
+
+        async def send(index: int, group: Acknowledgements) -> tuple[int, Acknowledgements]:
+            try:
+                written: tuple[int, Acknowledgements] = await self.hosts[index].acknowledge.remote(
+                    group
+                )
+            except Exception:
+                return 0, group
+            return written
+
+        written, leftovers = 0, {}
+        for count, left in await asyncio.gather(*(send(i, g) for i, g in groups.items())):
+            written += count
+            leftovers.update(left)
+        return written, leftovers
+
+    def stats(self) -> dict[str, Any]:
+        return {"hosts": len(self.hosts), "host_batches": sum(b.batches for b in self.batchers)}
+
+    def actor_names(self) -> list[str]:
+        return list(self.names)
+
+    async def reap_idle(self) -> None:
+        """Hosts live as long as the runtime."""
+
+    async def shutdown(self) -> None:
+        if self.config.telemetry is not None:
+            await _flush_telemetry(self.hosts)
+        for host in self.hosts:
+            ray.kill(host, no_restart=True)
+
+
+@dataclass
+class _Instance:
+    name: str
+    handle: Any
+    batcher: Batcher[tuple[ArvoEvent, list[str]], StepOutcome]
+    users: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def idle(self) -> bool:
+        return self.users == 0 and not self.batcher.busy
+
+
+class InstancePlacement:
+    """One named actor per workflow instance, at most ``max_live_instances`` alive at once.
+
+    An instance actor is retired (killed; its state is already in memory) when its workflow
+    finishes, when it has been idle for ``idle_timeout``, or to make room for another instance
+    (least recently used first). The next event for it re-activates it from memory.
+    """
+
+    def __init__(self, config: BrokerConfig, memory: IMachineMemory) -> None:
+        self.config = config
+        self.memory = memory
+        self.cap = config.max_live_instances
+        self.live: OrderedDict[str, _Instance] = OrderedDict()
+        self.changed = asyncio.Condition()
+        self.created = 0
+        self.retired = 0
+        self.peak = 0
+
+    def name_for(self, event: ArvoEvent) -> str:
+        digest = hashlib.sha1(f"{event.to}\x1f{event.subject}".encode()).hexdigest()[:24]
+        return f"{self.config.name}-wf-{digest}"
+
+    async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
+        name = self.name_for(event)
+        for attempt in range(3):
+            instance = await self._acquire(name)
+            instance.users += 1
+            try:
+                outcome = await instance.batcher.submit((event, acknowledged))
+            except ray.exceptions.RayActorError as error:
+                # Retired concurrently or died: its state is in memory, start it again.
+                await self._retire(name, instance)
+                if attempt == 2:
+                    return StepOutcome(error=error)
+                continue
+            finally:
+                instance.users -= 1
+                instance.last_used = time.monotonic()
+                async with self.changed:
+                    self.changed.notify_all()
+            if outcome.finished and instance.idle:
+                await self._retire(name, instance)
+            return outcome
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def acknowledge(self, due: Acknowledgements) -> tuple[int, Acknowledgements]:
+        """Written by the broker: an instance's actor is usually retired by the time its
+        last events are acknowledged (a live one re-reads when its compare-and-set fails)."""
+        return await acknowledge_all(self.memory, due)
+
+    async def _acquire(self, name: str) -> _Instance:
+        while True:
+            instance = self.live.get(name)
+            if instance is not None:
+                self.live.move_to_end(name)
+                return instance
+            if len(self.live) < self.cap:
+                return self._create(name)
+            victim = next((i for i in self.live.values() if i.idle), None)
+            if victim is not None:
+                await self._retire(victim.name, victim)
+                continue
+            async with self.changed:
+                await self.changed.wait()
+
+    def _create(self, name: str) -> _Instance:
+        handle = _host_actor(self.config, name, self.config.instance_options, cache_entries=8)
+        instance = _Instance(
+            name=name,
+            handle=handle,
+            batcher=Batcher(_host_sender(handle), max_batch=self.config.max_batch, max_inflight=1),
+        )
+        self.live[name] = instance
+        self.created += 1
+        actor_activated("instance")
+        self.peak = max(self.peak, len(self.live))
+        return instance
+
+    async def _retire(self, name: str, instance: _Instance) -> None:
+        if self.live.get(name) is not instance:
+            return
+        del self.live[name]
+        self.retired += 1
+        actor_passivated("instance")
+        if self.config.telemetry is not None:
+            await _flush_telemetry([instance.handle])
+        ray.kill(instance.handle, no_restart=True)
+        # Wait until the process is gone, so live actors never exceed the cap.
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            try:
+                await asyncio.wait_for(
+                    instance.handle.ping.options(max_task_retries=0).remote(), timeout=1.0
+                )
+            except (TimeoutError, ray.exceptions.RayActorError):
+                break
+            await asyncio.sleep(0.01)
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def reap_idle(self) -> None:
+        now = time.monotonic()
+        for instance in list(self.live.values()):
+            if instance.idle and now - instance.last_used > self.config.idle_timeout:
+                await self._retire(instance.name, instance)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "live_instances": len(self.live),
+            "peak_live_instances": self.peak,
+            "instances_created": self.created,
+            "instances_retired": self.retired,
+            "max_live_instances": self.cap,
+        }
+
+    def actor_names(self) -> list[str]:
+        return list(self.live)
+
+    async def shutdown(self) -> None:
+        for name, instance in list(self.live.items()):
+            await self._retire(name, instance)
+
+
+WorkflowPlacement = ShardedPlacement | InstancePlacement
