@@ -140,13 +140,16 @@ class _Clients:
             client = self._by_loop.get(loop)
             if client is None:
                 assert self._url is not None
-                client = aioredis.Redis.from_url(
+                # A bounded pool that makes a command wait (up to ``pool_timeout``) for a free
+                # connection: thousands of steps in flight queue up instead of failing.
+                pool = aioredis.BlockingConnectionPool.from_url(
                     self._url,
                     # We retry reads ourselves (within the spec's budget) and never retry a
                     # write, so redis-py's own retries (seconds of back-off) are switched off.
                     retry=Retry(NoBackoff(), 0),
                     **self._options,
                 )
+                client = aioredis.Redis(connection_pool=pool)
                 self._by_loop[loop] = client
         return client
 
@@ -158,6 +161,7 @@ class _Clients:
             client = self._by_loop.pop(loop, None)
         if client is not None:
             await client.aclose()
+            await client.connection_pool.disconnect()
 
 
 class RedisMachineMemory(BaseMachineMemory):
@@ -173,6 +177,10 @@ class RedisMachineMemory(BaseMachineMemory):
         owner: The owner token; a random UUID by default.
         socket_timeout: Seconds a command may wait for its reply.
         connect_timeout: Seconds a connection attempt may take.
+        max_connections: Connections per process and event loop. When all are busy, a
+            command waits for one (up to ``pool_timeout`` seconds) rather than failing.
+        pool_timeout: Seconds a command may wait for a free connection; then it fails with
+            :class:`~arvo_ray.memory.MemoryBackendError` (a step retries it).
 
     Raises:
         ValueError: an empty prefix or an out-of-range setting.
@@ -201,15 +209,26 @@ class RedisMachineMemory(BaseMachineMemory):
         owner: str | None = None,
         socket_timeout: float = 5.0,
         connect_timeout: float = 1.0,
+        max_connections: int = 64,
+        pool_timeout: float = 30.0,
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty str, got {prefix!r}")
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise TypeError(f"max_connections must be an int, got {max_connections!r}")
+        if max_connections < 1 or not pool_timeout > 0:
+            raise ValueError(
+                "max_connections must be at least 1 and pool_timeout positive, got "
+                f"{max_connections!r} and {pool_timeout!r}"
+            )
         self._init_owner(owner, lock_ttl)
         self._prefix = prefix
         self._ttl_ms = max(1, round(self._lock_ttl * 1000))
         self._options = {
             "socket_timeout": socket_timeout,
             "socket_connect_timeout": connect_timeout,
+            "max_connections": max_connections,
+            "timeout": pool_timeout,
         }
         if isinstance(url_or_client, str):
             self._url: str | None = url_or_client

@@ -652,6 +652,24 @@ class TestConcurrency:
         _assert_every_increment_landed_once(await memory.read("counter"))
         await _assert_one_version_per_write(memory)
 
+    async def test_thousands_of_steps_in_flight_all_complete(self, memory: IMachineMemory) -> None:
+        """2,000 lock → read → write → unlock cycles on distinct ids at once: none fails
+        (a backend with a connection pool makes them wait for a connection)."""
+
+        async def step(n: int) -> None:
+            owner = memory.for_owner(f"step-{n}")
+            assert await owner.lock(f"wf-{n}")
+            assert await owner.read(f"wf-{n}") is None
+            await owner.write(f"wf-{n}", {"n": n}, None)
+            assert await owner.unlock(f"wf-{n}")
+
+        await asyncio.gather(*(step(n) for n in range(2000)))
+        assert [await memory.read(f"wf-{n}") for n in (0, 999, 1999)] == [
+            {"n": 0},
+            {"n": 999},
+            {"n": 1999},
+        ]
+
     async def test_exactly_one_of_many_tasks_gets_the_lock(self, memory: IMachineMemory) -> None:
         """Concurrent lock attempts by different owners: one True, the rest False."""
         results = await asyncio.gather(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import time
 import uuid
@@ -117,6 +118,43 @@ class TestRedisConnection:
         assert 0 < await client.pttl(keys[0]) <= 30_000
         await client.aclose()
         await memory.aclose()
+
+
+class TestConnectionPool:
+    """Commands share a bounded pool per process and event loop, and wait for a connection."""
+
+    async def test_more_commands_than_connections_wait_instead_of_failing(
+        self, redis_url: str
+    ) -> None:
+        """Two connections serve 500 concurrent writes: each waits its turn, none fails."""
+        memory = RedisMachineMemory(redis_url, prefix=f"pool-{uuid.uuid4().hex}", max_connections=2)
+        await asyncio.gather(*(memory.write(f"s{n}", {"n": n}, None) for n in range(500)))
+        assert await memory.read("s499") == {"n": 499}
+        pool = memory._clients.get().connection_pool
+        assert pool.max_connections == 2
+        await memory.aclose()
+
+    async def test_a_pool_wait_past_its_timeout_is_a_backend_error(self, redis_url: str) -> None:
+        """With every connection held, a command gives up after ``pool_timeout`` seconds."""
+        memory = RedisMachineMemory(
+            redis_url, prefix=f"pool-{uuid.uuid4().hex}", max_connections=1, pool_timeout=0.2
+        )
+        pool = memory._clients.get().connection_pool
+        held = await pool.get_connection()
+        with pytest.raises(MemoryBackendError, match="No connection available"):
+            await memory.write("s", {"n": 1}, None)
+        await pool.release(held)
+        await memory.write("s", {"n": 1}, None)
+        await memory.aclose()
+
+    def test_pool_settings_are_checked(self) -> None:
+        """A pool needs at least one connection and a positive wait."""
+        with pytest.raises(ValueError, match="max_connections"):
+            RedisMachineMemory("redis://localhost", max_connections=0)
+        with pytest.raises(ValueError, match="pool_timeout"):
+            RedisMachineMemory("redis://localhost", pool_timeout=0)
+        with pytest.raises(TypeError, match="max_connections"):
+            RedisMachineMemory("redis://localhost", max_connections=2.5)  # type: ignore[arg-type]
 
 
 class TestMissingRedis:
