@@ -388,7 +388,7 @@ class BrokerActor:
             try:
                 record = await self.memory.read(event.subject)
             except Exception:
-                record = {}  # the memory is failing: the recovered chain may still notify
+                return None  # the memory is failing: the run's errors say so, now
             if record is None:
                 return None  # the workflow never started: nothing can answer
             finished = stored_answer(record)

@@ -1,0 +1,102 @@
+"""Counting handler side effects across Ray processes: a ledger in a SQLite file.
+
+Real handlers have side effects (a database write, an API call). :class:`CountingHandler` wraps
+a handler and writes one ledger row per execution, *before* the handler runs, with the event's
+id and the time, from whichever worker process runs it. A test then compares the executions
+with what a fault-free run needs: each event id handled once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import ray.cloudpickle
+
+from arvo_ray.core import ArvoEvent
+from arvo_ray.handler import ExecutionResult, IArvoEventHandler, OtelInherit
+
+
+class EffectLedger:
+    """One row per handler execution: (handler, event id, subject, unix time)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._connection().execute(
+            "CREATE TABLE IF NOT EXISTS effects "
+            "(handler TEXT NOT NULL, event_id TEXT NOT NULL, subject TEXT NOT NULL, at REAL)"
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            self._local.connection = connection
+        return connection
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self._local = threading.local()
+
+    def record(self, handler: str, event: ArvoEvent) -> None:
+        self._connection().execute(
+            "INSERT INTO effects VALUES (?, ?, ?, ?)",
+            (handler, event.id, event.subject, time.time()),
+        )
+
+    def rows(self) -> list[tuple[str, str, str, float]]:
+        return list(self._connection().execute("SELECT * FROM effects ORDER BY at"))
+
+    def executions(self, subject: str | None = None) -> Counter[tuple[str, str]]:
+        """How often each (handler, event id) ran (for events of ``subject``, if given)."""
+        return Counter(
+            (handler, event_id)
+            for handler, event_id, of, _ in self.rows()
+            if subject is None or of == subject
+        )
+
+    def doubled(self) -> dict[tuple[str, str], list[float]]:
+        """(handler, event id) that ran more than once, with the times of every run."""
+        times: dict[tuple[str, str], list[float]] = {}
+        for handler, event_id, _, at in self.rows():
+            times.setdefault((handler, event_id), []).append(at)
+        return {key: runs for key, runs in times.items() if len(runs) > 1}
+
+
+class CountingHandler:
+    """An :class:`~arvo_ray.handler.IArvoEventHandler` that records each execution first."""
+
+    def __init__(self, inner: IArvoEventHandler, ledger: EffectLedger) -> None:
+        self.inner = inner
+        self.ledger = ledger
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+    @property
+    def system_error_schema(self) -> Any:
+        return self.inner.system_error_schema
+
+    async def execute(
+        self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
+    ) -> ExecutionResult:
+        self.ledger.record(self.source, event)
+        return await self.inner.execute(event, otel_inherit=otel_inherit)
+
+
+def counted(handlers: list[Any], ledger: EffectLedger) -> list[Any]:
+    return [CountingHandler(handler, ledger) for handler in handlers]
+
+
+# Ray workers cannot import the test tree: ship these classes by value.
+ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])

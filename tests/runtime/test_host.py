@@ -1,0 +1,118 @@
+"""``WorkflowHost`` (the Ray-free core of a workflow actor): a warm cache that never serves a
+stale decision, acknowledgements through the host, and locks left behind by crashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from arvo_ray.core import create_arvo_orchestrator_event_factory
+from arvo_ray.examples.number_domain import increment_orchestrator, increment_orchestrator_contract
+from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
+from arvo_ray.runtime._host import WorkflowHost, remove_acknowledged
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coroutine, 30))
+
+
+def inc_init() -> Any:
+    factory = create_arvo_orchestrator_event_factory(
+        increment_orchestrator_contract.version("0.0.1")
+    )
+    return factory.init(
+        source="com.host.test",
+        data={"parentSubject$$": None, "key": "k", "modifier": 1, "trend": "linear"},
+    )
+
+
+def host_on(memory: IMachineMemory) -> WorkflowHost:
+    return WorkflowHost([increment_orchestrator(memory)], memory, outbox=True)
+
+
+def test_a_redelivered_event_never_republishes_what_another_writer_acknowledged() -> None:
+    """The host's cached record still lists the step's request as unacknowledged; the memory
+    says it was handed on (another writer acknowledged it). The redelivered init re-checks
+    the memory and publishes nothing."""
+    memory = SimpleMachineMemory()
+    host = host_on(memory)
+    init = inc_init()
+
+    async def scenario() -> tuple[Any, Any]:
+        first = await host.handle(init)
+        (request,) = first.events
+        assert await remove_acknowledged(memory, init.subject, [request.id]) is True
+        return first, await host.handle(init)
+
+    first, again = run(scenario())
+    assert [e.type for e in first.events] == ["com.value.read"]
+    assert again.duplicate and again.events == [] and again.error is None
+
+
+def test_a_redelivered_event_republishes_what_is_still_unacknowledged() -> None:
+    """Without an acknowledgement, the redelivered init re-emits its step's request (same id)."""
+    host = host_on(SimpleMachineMemory())
+    init = inc_init()
+    first = run(host.handle(init))
+    again = run(host.handle(init))
+    assert again.duplicate and again.events == first.events
+
+
+def test_acknowledgements_written_by_the_host_keep_its_cache_current() -> None:
+    """host.acknowledge empties the outbox in memory and in the warm copy alike."""
+    memory = SimpleMachineMemory()
+    host = host_on(memory)
+    init = inc_init()
+
+    async def scenario() -> tuple[Any, Any, Any]:
+        (request,) = (await host.handle(init)).events
+        written = await host.acknowledge({init.subject: [request.id], "unknown": ["x"]})
+        return written, await memory.read(init.subject), await host.memory.read(init.subject)
+
+    written, stored, cached = run(scenario())
+    assert written == (1, {})
+    assert stored["outbox"] == [] and cached == stored
+    assert host.memory.hits >= 1
+
+
+def test_a_lock_this_host_left_behind_is_released_before_the_step_retries() -> None:
+    """An unlock that failed (the memory's process died) leaves the host's own lock; the next
+    step of that instance releases it and runs instead of waiting out the TTL."""
+    memory = SimpleMachineMemory(lock_ttl=600)
+    host = host_on(memory.for_owner("host-a:1:x"))
+    init = inc_init()
+    assert run(host.memory.inner.lock(init.subject))  # left behind by this very owner
+    outcome = run(host.handle(init))
+    assert outcome.error is None and [e.type for e in outcome.events] == ["com.value.read"]
+    assert host.retries == 1
+
+
+def test_a_lock_of_another_owner_is_left_alone() -> None:
+    """A lock held by someone else is respected: the step reports the violation."""
+    memory = SimpleMachineMemory(lock_ttl=600)
+    host = WorkflowHost(
+        [increment_orchestrator(memory)], memory.for_owner("host-a:1:x"), transaction_retries=1
+    )
+    init = inc_init()
+    assert run(memory.for_owner("someone-else").lock(init.subject))
+    outcome = run(host.handle(init))
+    assert outcome.error is not None and "Lock acquisition denied" in str(outcome.error)
+
+
+def test_a_restarted_host_reclaims_the_locks_of_its_dead_incarnations(tmp_path: Path) -> None:
+    """Locks whose owner is an earlier incarnation of this host (same actor name) are forced
+    open; those of other hosts, or already lapsed, are left."""
+    path = tmp_path / "memory.sqlite3"
+    shared = SQLiteMachineMemory(path, lock_ttl=600)
+    for owner, subject in (
+        ("wf-host-0:111:aaaa", "s1"),
+        ("wf-host-0:222:bbbb", "s2"),
+        ("wf-host-1:333:cccc", "s3"),
+        ("wf-host-01:444:dddd", "s4"),
+    ):
+        assert run(shared.for_owner(owner).lock(subject))
+    host = host_on(shared.for_owner("wf-host-0:555:eeee"))
+    assert run(host.reclaim_locks("wf-host-0:")) == 2
+    assert sorted(lock["id"] for lock in run(shared.locks())) == ["s3", "s4"]
