@@ -13,6 +13,7 @@ from arvo_ray.runtime._outcome import (
     RuntimeStats,
     StepOutcome,
     WorkflowRecord,
+    WorkflowStalledError,
 )
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
 
@@ -27,5 +28,6 @@ __all__ = [
     "RuntimeStats",
     "StepOutcome",
     "WorkflowRecord",
+    "WorkflowStalledError",
     "default_memory_path",
 ]

@@ -54,6 +54,7 @@ from arvo_ray.runtime._outcome import (
     OrphanEventError,
     RunResult,
     StepOutcome,
+    WorkflowStalledError,
 )
 from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
 from arvo_ray.telemetry import (
@@ -126,18 +127,13 @@ class _Run:
             self.result.errors.append(letter)
 
     def merge(self, other: _Run) -> None:
-        """Show what ``other`` (an earlier delivery of the same event) produced."""
-        for event in other.result.outputs:
-            if self.first("output", event):
-                self.result.outputs.append(event)
-        for event in other.result.domained:
-            if self.first("domained", event):
-                self.result.domained.append(event)
-        for event in other.result.late:
-            if self.first("late", event):
-                self.result.late.append(event)
-        for letter in other.result.errors:
-            self.add_error(letter)
+        """Show what ``other`` (a run that delivered the same event first) produced."""
+        for kind, events, into in (
+            ("output", other.result.outputs, self.result.outputs),
+            ("domained", other.result.domained, self.result.domained),
+            ("late", other.result.late, self.result.late),
+        ):
+            into.extend(event for event in events if self.first(kind, event))
         self.answers.extend(other.answers)
 
     def answer_to(self, caller: str) -> ArvoEvent | None:
@@ -394,6 +390,19 @@ class BrokerActor:
             finished = stored_answer(record)
             if finished or record.get("status") == "done":
                 return next((e for e in reversed(finished) if e.to == key[0]), None)
+            stalled = record.get("stalled")
+            if stalled:
+                run.add_error(
+                    DeadLetter(
+                        WorkflowStalledError(
+                            f"The workflow has not finished: event {stalled['eventId']!r} "
+                            f"({stalled['eventType']}) raised {stalled['error']}: "
+                            f"{stalled['message']}"
+                        ),
+                        event,
+                    )
+                )
+                return None
             try:
                 return await asyncio.wait_for(future, self.config.completion_timeout)
             except TimeoutError:
@@ -417,40 +426,46 @@ class BrokerActor:
                 self.waiters.pop(key, None)
 
     async def _route(
-        self, event: ArvoEvent, run: _Run, producer: str | None = None, top: bool = False
+        self,
+        event: ArvoEvent,
+        run: _Run,
+        producer: str | None = None,
+        *,
+        top: bool = False,
+        letters: list[DeadLetter] | None = None,
     ) -> bool:
         """Deliver ``event`` and its consequences; then acknowledge it to its ``producer``.
 
-        Returns whether it was handed on. An event that failed transiently stays
-        unacknowledged in its producer's outbox, so the recovery sweep delivers it again
-        (after a lock expired, a worker came back...).
+        Returns whether it was handed on; the dead letters of the whole delivery are added to
+        ``letters``. An event that failed transiently stays unacknowledged in its producer's
+        outbox, so the recovery sweep delivers it again (after a lock expired, a worker came
+        back...).
         """
         identity = _identity(event)
         if producer is not None and identity in self.handed_on:
             # A recovery sweep or a replay found it after it was handed on: not again.
             self.counters["redeliveries_skipped"] += 1
             run.result.redelivered = True
-            for letter in self.handed_on[identity]:
-                run.add_error(letter)
-            handed_on = True
+            delivery = _Delivery(True, self.handed_on[identity], run)
         elif identity in self.inflight:
             self.counters["redeliveries_joined"] += 1
-            delivery = await asyncio.shield(self.inflight[identity])
             run.result.redelivered = True
-            for letter in delivery.letters:
-                run.add_error(letter)
+            delivery = await asyncio.shield(self.inflight[identity])
             if top and delivery.run is not run:
                 run.merge(delivery.run)
-            handed_on = delivery.handed_on
         else:
-            handed_on = await self._deliver_once(event, identity, run, producer)
-        if producer is not None and handed_on and self.config.outbox:
+            delivery = await self._deliver_once(event, identity, run, producer)
+        for letter in delivery.letters:
+            run.add_error(letter)
+        if letters is not None:
+            letters.extend(delivery.letters)
+        if producer is not None and delivery.handed_on and self.config.outbox:
             self._acknowledge(producer, event.id)
-        return handed_on
+        return delivery.handed_on
 
     async def _deliver_once(
         self, event: ArvoEvent, identity: int, run: _Run, producer: str | None
-    ) -> bool:
+    ) -> _Delivery:
         future: asyncio.Future[_Delivery] = asyncio.get_running_loop().create_future()
         self.inflight[identity] = future
         letters: list[DeadLetter] = []
@@ -459,10 +474,11 @@ class BrokerActor:
             handed_on = await self._deliver(event, run, letters)
         finally:
             del self.inflight[identity]
-            future.set_result(_Delivery(handed_on, tuple(letters), run))
+            delivery = _Delivery(handed_on, tuple(letters), run)
+            future.set_result(delivery)
         if handed_on and producer is not None:
-            self.handed_on.remember(identity, tuple(letters))
-        return handed_on
+            self.handed_on.remember(identity, delivery.letters)
+        return delivery
 
     async def _deliver(self, event: ArvoEvent, run: _Run, letters: list[DeadLetter]) -> bool:
         result = run.result
@@ -489,19 +505,13 @@ class BrokerActor:
         result.hops += 1
         self.counters["events_routed"] += 1
         if outcome.error is not None:
-            letters.append(self._dead_letter(DeadLetter(outcome.error, event), run))
+            letters.append(self._dead_letter(DeadLetter(outcome.error, event)))
         if outcome.orphan:
-            letters.append(
-                self._dead_letter(DeadLetter(OrphanEventError(outcome.orphan), event), run)
-            )
+            letters.append(self._dead_letter(DeadLetter(OrphanEventError(outcome.orphan), event)))
         self._count(event, outcome, run)
         # Events a workflow emitted sit in its outbox until handed on: acknowledge them to it.
-        if len(outcome.events) == 1:
-            children = [await self._route(outcome.events[0], run, producer)]
-        else:
-            children = list(
-                await asyncio.gather(*(self._route(item, run, producer) for item in outcome.events))
-            )
+        routes = [self._route(item, run, producer, letters=letters) for item in outcome.events]
+        children = [await routes[0]] if len(routes) == 1 else list(await asyncio.gather(*routes))
         # A workflow's events wait in its own outbox; a handler's answers exist nowhere else,
         # so the request counts as handed on only once its answers were. A final error is
         # handed on too: to the dead letters, where retrying cannot help.
@@ -569,8 +579,7 @@ class BrokerActor:
             if not future.done():
                 future.set_result(event)
 
-    def _dead_letter(self, letter: DeadLetter, run: _Run) -> DeadLetter:
-        run.add_error(letter)
+    def _dead_letter(self, letter: DeadLetter) -> DeadLetter:
         self.dead_letters.append(letter)
         self.counters["errors"] += 1
         if is_violation_error(letter.error):

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mappi
 from contextlib import AbstractAsyncContextManager
 
 from arvo_ray.core import ArvoEvent, TransactionViolation, is_violation_error
+from arvo_ray.core._primitives import QUOTE_LIMIT, quote
 from arvo_ray.memory import CachedMachineMemory, IMachineMemory, StaleRecordError
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.workflow import WorkflowHandler
@@ -202,6 +203,8 @@ class WorkflowHost:
                         "Unexpected error in a workflow step",
                         extra={"arvo": {"event_id": event.id, "subject": subject}},
                     )
+                else:
+                    await self._note_stall(event, error)
                 return StepOutcome(error=error)
             if result.duplicate and result.events and not fresh:
                 # Re-publishing is decided on the record read: never on a cached copy.
@@ -218,6 +221,25 @@ class WorkflowHost:
                 orphan=result.orphan,
                 answer=result.answer,
             )
+
+    async def _note_stall(self, event: ArvoEvent, error: Exception) -> None:
+        """Note on an active workflow's record that an event for it raised a final violation.
+
+        The workflow now waits for an event that may never come (the violating one committed
+        nothing), so a caller asking for its answer is told why at once instead of waiting.
+        The note goes with the next step that commits. Best effort: a failure changes nothing.
+        """
+        with contextlib.suppress(Exception):
+            record = await self.memory.read(event.subject)
+            if record is None or record.get("status") != "active":
+                return
+            note = {
+                "eventId": quote(event.id),
+                "eventType": quote(event.type),
+                "error": type(error).__name__,
+                "message": quote(str(error), limit=QUOTE_LIMIT * 4),
+            }
+            await self.memory.write(event.subject, {**record, "stalled": note}, record)
 
     async def _release_own_lock(self, subject: str) -> None:
         """Release a lock this host's owner left on ``subject`` (a lock or unlock call that

@@ -23,6 +23,7 @@ __all__ = [
     "RuntimeStats",
     "StepOutcome",
     "WorkflowRecord",
+    "WorkflowStalledError",
 ]
 
 
@@ -41,6 +42,19 @@ class OrphanEventError(LookupError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class WorkflowStalledError(RuntimeError):
+    """The workflow has not finished and waits for an event that may never come: the last
+    event for it raised a violation (it committed nothing), as noted on its record.
+
+    Resending a corrected event lets it go on; ``ArvoRuntime.record(subject)["stalled"]``
+    names the event and the violation.
+
+    Example:
+        >>> WorkflowStalledError("event 'e-1' raised ContractViolation: ...").args[0][:8]
+        "event 'e"
+    """
 
 
 class AnswerTimeoutError(TimeoutError):

@@ -22,6 +22,7 @@ from arvo_ray.core import (
     ArvoEvent,
     ArvoOrchestrationSubject,
     ContractViolation,
+    ExecutionViolation,
     TransactionViolation,
     create_arvo_event_factory,
     create_arvo_orchestrator_event_factory,
@@ -31,10 +32,11 @@ from arvo_ray.examples.number_domain import (
     build_number_domain,
     decrement_orchestrator_contract,
     increment_orchestrator_contract,
+    number_modifier_contract,
     value_read_contract,
 )
 from arvo_ray.memory import RedisMachineMemory, SQLiteMachineMemory
-from arvo_ray.runtime import ArvoRuntime, OrphanEventError
+from arvo_ray.runtime import ArvoRuntime, OrphanEventError, WorkflowStalledError
 
 from .effects import EffectLedger, counted
 
@@ -193,6 +195,39 @@ def test_unvalidated_events_are_refused_at_the_boundary(
     with pytest.raises(ContractViolation, match="run_many\\(\\) event 1"):
         setup.runtime.run_many([valid, bad, valid])
     assert setup.runtime.stats()["runs"] == runs  # nothing was half-accepted
+
+
+def test_a_workflow_stalled_by_a_violation_says_so_to_a_repeated_init(setup: Setup) -> None:
+    """Version 0.0.2 of number.modifier makes a child call with an invalid parent subject: the
+    step raises ExecutionViolation and the workflow waits for ever. Its record notes why, so
+    sending the init again answers at once with that reason instead of waiting."""
+    factory = create_arvo_orchestrator_event_factory(number_modifier_contract.version("0.0.2"))
+    init = factory.init(
+        source=CALLER,
+        data={
+            "parentSubject$$": None,
+            "init": 8,
+            "modifier": 2,
+            "operation": "decrement",
+            "trend": "exponential",
+        },
+    )
+    first = setup.runtime.run(init, timeout=120)
+    [letter] = first.errors
+    assert isinstance(letter.error, ExecutionViolation) and first.final is None
+    record = setup.runtime.record(init.subject)
+    assert record is not None and record.status == "active"
+    assert record["stalled"]["error"] == "ExecutionViolation"
+    assert record["stalled"]["eventType"] == "evt.value.write.success"
+
+    again = setup.runtime.run(init, timeout=120)
+    assert again.final is None and again.redelivered
+    [letter] = again.errors
+    assert isinstance(letter.error, WorkflowStalledError)
+    assert "evt.value.write.success" in str(letter.error) and "ExecutionViolation" in str(
+        letter.error
+    )
+    assert setup.runtime.stats()["answer_timeouts"] == 0
 
 
 def test_a_huge_subject_is_quoted_by_a_bounded_prefix(setup: Setup) -> None:
