@@ -247,7 +247,17 @@ class BrokerActor:
     # -- maintenance: idle instances, leftover acknowledgements, outbox recovery -----------------
 
     async def _maintain(self) -> None:
-        await self._guarded(self.recover(min_age=0.0))
+        # The sweep at start matters most (after a restart, every acknowledgement the previous
+        # incarnation held is gone): retry it until the memory answers.
+        delay = 0.25
+        while True:
+            try:
+                await self.recover(min_age=0.0)
+                break
+            except Exception:
+                _logger.exception("Recovery sweep failed; retrying in %.2f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         last_recovery = time.monotonic()
         while True:
             await asyncio.sleep(0.5)
@@ -352,10 +362,10 @@ class BrokerActor:
 
     @staticmethod
     def _cut(result: RunResult) -> bool:
-        """The chain may have ended before the workflow's answer: a redelivery or a failure
-        that recovery heals, and no final error that stopped it for good."""
-        transient = [_transient(letter.error) for letter in result.errors]
-        return (result.redelivered or any(transient)) and all(transient)
+        """The chain may have ended before the workflow's answer: a redelivery (the rest ran,
+        or runs, elsewhere) or a failure that recovery heals. (A workflow that a violation
+        stopped says so on its record.)"""
+        return result.redelivered or any(_transient(letter.error) for letter in result.errors)
 
     def _answer_key(self, event: ArvoEvent) -> tuple[str, str] | None:
         """Where the answer of the workflow ``event`` belongs to would come back to the

@@ -43,8 +43,10 @@ async def remove_acknowledged(memory: IMachineMemory, subject: str, ids: Collect
         Exception: the write lost twice, or the memory failed; the caller keeps the
             acknowledgements for later.
     """
+    # Decided on the stored record, never on a warm copy (which may not show the events yet).
+    source = memory.inner if isinstance(memory, CachedMachineMemory) else memory
     for attempt in range(2):
-        record = await memory.read(subject)
+        record = await source.read(subject)
         outbox = (record or {}).get("outbox") or []
         kept = [item for item in outbox if item["event"]["id"] not in ids]
         if record is None or len(kept) == len(outbox):
@@ -53,8 +55,6 @@ async def remove_acknowledged(memory: IMachineMemory, subject: str, ids: Collect
             await memory.write(subject, {**record, "outbox": kept}, record)
             return True
         except StaleRecordError:
-            if isinstance(memory, CachedMachineMemory):
-                memory.forget(subject)
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover

@@ -85,7 +85,8 @@ class ActorMachineMemory:
     """An :class:`~arvo_ray.memory.IMachineMemory` client of a :class:`MemoryActor`.
 
     Picklable: ship it to any Ray process; call :meth:`for_owner` there to get an owner token
-    of that process's own.
+    of that process's own. A copy running on the memory actor's node opens the file itself
+    unless ``direct=False``.
 
     Example:
         >>> memory = start_memory_actor(name="memory", namespace="arvo",
@@ -115,10 +116,12 @@ class ActorMachineMemory:
         node_id: str,
         lock_ttl: float = DEFAULT_LOCK_TTL,
         owner: str | None = None,
+        direct: bool = True,
     ) -> None:
         self.actor = actor
         self.path = path
         self.node_id = node_id
+        self.direct = direct
         self._lock_ttl = lock_ttl
         self._owner = owner or f"arvo-{uuid.uuid4().hex}"
         self._direct: SQLiteMachineMemory | bool | None = False  # False: not decided yet
@@ -130,7 +133,7 @@ class ActorMachineMemory:
     def _direct_memory(self) -> SQLiteMachineMemory | None:
         """The SQLite file itself, when this process runs on the memory actor's node."""
         if self._direct is False:
-            same_node = (
+            same_node = self.direct and (
                 ray.is_initialized() and ray.get_runtime_context().get_node_id() == self.node_id
             )
             self._direct = (
@@ -150,7 +153,12 @@ class ActorMachineMemory:
 
     def for_owner(self, owner: str) -> Self:
         return type(self)(
-            self.actor, path=self.path, node_id=self.node_id, lock_ttl=self._lock_ttl, owner=owner
+            self.actor,
+            path=self.path,
+            node_id=self.node_id,
+            lock_ttl=self._lock_ttl,
+            owner=owner,
+            direct=self.direct,
         )
 
     async def _call(self, operation: str, *args: Any) -> Any:
@@ -198,9 +206,17 @@ class ActorMachineMemory:
 
 
 def start_memory_actor(
-    *, name: str, namespace: str, path: str, lock_ttl: float = DEFAULT_LOCK_TTL
+    *,
+    name: str,
+    namespace: str,
+    path: str,
+    lock_ttl: float = DEFAULT_LOCK_TTL,
+    direct: bool = True,
 ) -> ActorMachineMemory:
-    """Start (or find) the named memory actor on the head node and return a client."""
+    """Start (or find) the named memory actor on the head node and return a client.
+
+    With ``direct=False`` every call goes through the actor, even from the head node.
+    """
     actor = (
         ray.remote(MemoryActor)
         .options(
@@ -216,4 +232,4 @@ def start_memory_actor(
         .remote(path, lock_ttl)
     )
     node_id = ray.get(actor.node_id.remote())
-    return ActorMachineMemory(actor, path=path, node_id=node_id, lock_ttl=lock_ttl)
+    return ActorMachineMemory(actor, path=path, node_id=node_id, lock_ttl=lock_ttl, direct=direct)

@@ -24,7 +24,7 @@ from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._actors import WorkflowHostActor
 from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._config import BrokerConfig
-from arvo_ray.runtime._host import acknowledge_all
+from arvo_ray.runtime._host import WorkflowHost, acknowledge_all
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.telemetry import actor_activated, actor_passivated
 
@@ -159,12 +159,18 @@ class InstancePlacement:
 
     def __init__(self, config: BrokerConfig, memory: IMachineMemory) -> None:
         self.config = config
-        self.memory = memory
+        # Events for finished instances (late ones, repeated inits) are answered here from the
+        # record, without starting an actor for them: finished records never change.
+        self.finished = WorkflowHost(
+            config.workflows, memory, cache_entries=64, outbox=config.outbox
+        )
         self.cap = config.max_live_instances
         self.live: OrderedDict[str, _Instance] = OrderedDict()
+        self.stopping: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Condition()
         self.created = 0
         self.retired = 0
+        self.answered_here = 0
         self.peak = 0
 
     def name_for(self, event: ArvoEvent) -> str:
@@ -173,6 +179,9 @@ class InstancePlacement:
 
     async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
         name = self.name_for(event)
+        if name not in self.live and await self._is_finished(event.subject):
+            self.answered_here += 1
+            return await self.finished.handle(event, acknowledged)
         for attempt in range(3):
             instance = await self._acquire(name)
             instance.users += 1
@@ -190,14 +199,26 @@ class InstancePlacement:
                 async with self.changed:
                     self.changed.notify_all()
             if outcome.finished and instance.idle:
-                await self._retire(name, instance)
+                self._retire_soon(name, instance)
             return outcome
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _is_finished(self, subject: str) -> bool:
+        try:
+            record = await self.finished.memory.read(subject)
+        except Exception:
+            return False  # let an instance actor find out (and report the memory's failure)
+        finished = record is not None and (
+            record.get("status") == "done" or record.get("executionStatus") == "failure"
+        )
+        if not finished:
+            self.finished.forget(subject)  # only finished records stay warm: they never change
+        return finished
 
     async def acknowledge(self, due: Acknowledgements) -> tuple[int, Acknowledgements]:
         """Written by the broker: an instance's actor is usually retired by the time its
         last events are acknowledged (a live one re-reads when its compare-and-set fails)."""
-        return await acknowledge_all(self.memory, due)
+        return await acknowledge_all(self.finished.memory, due)
 
     async def _acquire(self, name: str) -> _Instance:
         while True:
@@ -205,14 +226,16 @@ class InstancePlacement:
             if instance is not None:
                 self.live.move_to_end(name)
                 return instance
-            if len(self.live) < self.cap:
+            if len(self.live) + len(self.stopping) < self.cap:
                 return self._create(name)
             victim = next((i for i in self.live.values() if i.idle), None)
             if victim is not None:
-                await self._retire(victim.name, victim)
-                continue
+                self._retire_soon(victim.name, victim)
             async with self.changed:
-                await self.changed.wait()
+                # Notified when a slot frees; the timeout covers a notification missed while
+                # this waiter was getting here.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), timeout=0.5)
 
     def _create(self, name: str) -> _Instance:
         handle = _host_actor(self.config, name, self.config.instance_options, cache_entries=8)
@@ -227,33 +250,46 @@ class InstancePlacement:
         self.peak = max(self.peak, len(self.live))
         return instance
 
-    async def _retire(self, name: str, instance: _Instance) -> None:
+    def _retire_soon(self, name: str, instance: _Instance) -> None:
+        """Retire an instance actor; its process exits in the background (its slot stays
+        taken until it has, so live actors never exceed the cap)."""
         if self.live.get(name) is not instance:
             return
         del self.live[name]
         self.retired += 1
         actor_passivated("instance")
-        if self.config.telemetry is not None:
-            await _flush_telemetry([instance.handle])
-        ray.kill(instance.handle, no_restart=True)
-        # Wait until the process is gone, so live actors never exceed the cap.
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            try:
-                await asyncio.wait_for(
-                    instance.handle.ping.options(max_task_retries=0).remote(), timeout=1.0
-                )
-            except (TimeoutError, ray.exceptions.RayActorError):
-                break
-            await asyncio.sleep(0.01)
-        async with self.changed:
-            self.changed.notify_all()
+        task = asyncio.get_running_loop().create_task(self._stop(instance))
+        self.stopping.add(task)  # also keeps the task referenced until done
+        task.add_done_callback(self.stopping.discard)
+
+    async def _retire(self, name: str, instance: _Instance) -> None:
+        self._retire_soon(name, instance)
+        await asyncio.gather(*self.stopping, return_exceptions=True)
+
+    async def _stop(self, instance: _Instance) -> None:
+        try:
+            if self.config.telemetry is not None:
+                await _flush_telemetry([instance.handle])
+            ray.kill(instance.handle, no_restart=True)
+            # Wait until the process is gone before the slot is given to another actor.
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(
+                        instance.handle.ping.options(max_task_retries=0).remote(), timeout=1.0
+                    )
+                except (TimeoutError, ray.exceptions.RayActorError):
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            async with self.changed:
+                self.changed.notify_all()
 
     async def reap_idle(self) -> None:
         now = time.monotonic()
         for instance in list(self.live.values()):
             if instance.idle and now - instance.last_used > self.config.idle_timeout:
-                await self._retire(instance.name, instance)
+                self._retire_soon(instance.name, instance)
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -261,6 +297,7 @@ class InstancePlacement:
             "peak_live_instances": self.peak,
             "instances_created": self.created,
             "instances_retired": self.retired,
+            "answered_without_actor": self.answered_here,
             "max_live_instances": self.cap,
         }
 
