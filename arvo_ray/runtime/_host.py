@@ -43,20 +43,24 @@ async def remove_acknowledged(memory: IMachineMemory, subject: str, ids: Collect
         Exception: the write lost twice, or the memory failed; the caller keeps the
             acknowledgements for later.
     """
-    # Decided on the stored record, never on a warm copy (which may not show the events yet).
-    source = memory.inner if isinstance(memory, CachedMachineMemory) else memory
     for attempt in range(2):
-        record = await source.read(subject)
+        record = await memory.read(subject)
         outbox = (record or {}).get("outbox") or []
         kept = [item for item in outbox if item["event"]["id"] not in ids]
         if record is None or len(kept) == len(outbox):
-            return False
+            if not isinstance(memory, CachedMachineMemory) or attempt == 1:
+                return False
+            # A warm copy may not show the events yet: "nothing to do" is decided on the store.
+            memory.forget(subject)
+            continue
         try:
             await memory.write(subject, {**record, "outbox": kept}, record)
             return True
         except StaleRecordError:
             if attempt == 1:
                 raise
+            if isinstance(memory, CachedMachineMemory):
+                memory.forget(subject)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

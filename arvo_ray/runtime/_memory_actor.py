@@ -14,7 +14,9 @@ transactions and the same lock table, so they can be mixed freely.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
@@ -22,6 +24,7 @@ from typing import Any, Self
 import ray
 
 from arvo_ray.memory import DEFAULT_LOCK_TTL, MemoryBackendError, SQLiteMachineMemory
+from arvo_ray.runtime._batcher import Batcher
 
 __all__ = ["ActorMachineMemory", "MemoryActor", "start_memory_actor"]
 
@@ -69,6 +72,12 @@ class MemoryActor:
             return True, await getattr(self._view(owner), operation)(*args)
         except Exception as error:
             return False, error
+
+    async def call_batch(
+        self, calls: list[tuple[str, str, tuple[Any, ...]]]
+    ) -> list[tuple[bool, Any]]:
+        """Several calls in one actor call, in order (each a short SQLite transaction)."""
+        return [await self.call(owner, operation, *args) for owner, operation, args in calls]
 
     def release_owner(self, owner: str) -> None:
         """Forget an owner's view (its actor is gone)."""
@@ -166,7 +175,7 @@ class ActorMachineMemory:
         if direct is not None:
             return await getattr(direct, operation)(*args)
         try:
-            ok, value = await self.actor.call.remote(self._owner, operation, *args)
+            ok, value = await _batcher_for(self.actor).submit((self._owner, operation, args))
         except ray.exceptions.RayError as exc:
             raise MemoryBackendError(
                 f"The memory actor is unreachable ({type(exc).__name__}): {exc}",
@@ -203,6 +212,24 @@ class ActorMachineMemory:
 
     def __repr__(self) -> str:
         return f"ActorMachineMemory(owner={self._owner!r})"
+
+
+_BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Batcher[Any, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _batcher_for(actor: Any) -> Batcher[tuple[str, str, tuple[Any, ...]], tuple[bool, Any]]:
+    """The calls of every client of ``actor`` in this process and event loop, batched: a host
+    with hundreds of steps in flight sends them in a few actor calls, not hundreds."""
+    per_actor = _BATCHERS.setdefault(asyncio.get_running_loop(), {})
+    key = actor._actor_id.hex()
+    batcher = per_actor.get(key)
+    if batcher is None:
+        batcher = per_actor[key] = Batcher(
+            lambda calls: actor.call_batch.remote(calls), max_batch=256, max_inflight=2
+        )
+    return batcher
 
 
 def start_memory_actor(
