@@ -8,9 +8,7 @@ with what a fault-free run needs: each event id handled once.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -18,34 +16,22 @@ from typing import Any
 import ray.cloudpickle
 
 from arvo_ray.core import ArvoEvent
+from arvo_ray.examples.number_domain import SQLiteKeyValueStore
 from arvo_ray.handler import ExecutionResult, IArvoEventHandler, OtelInherit
 
 
-class EffectLedger:
-    """One row per handler execution: (handler, event id, subject, unix time)."""
+class EffectLedger(SQLiteKeyValueStore):
+    """One row per handler execution: (handler, event id, subject, unix time).
+
+    A SQLite file shared by every process (the number domain's store, with a table of its own).
+    """
 
     def __init__(self, path: str) -> None:
-        self.path = str(path)
-        self._local = threading.local()
+        super().__init__(path)
         self._connection().execute(
             "CREATE TABLE IF NOT EXISTS effects "
             "(handler TEXT NOT NULL, event_id TEXT NOT NULL, subject TEXT NOT NULL, at REAL)"
         )
-
-    def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            self._local.connection = connection
-        return connection
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.path = state["path"]
-        self._local = threading.local()
 
     def record(self, handler: str, event: ArvoEvent) -> None:
         self._connection().execute(

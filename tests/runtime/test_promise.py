@@ -230,6 +230,18 @@ def test_a_workflow_stalled_by_a_violation_says_so_to_a_repeated_init(setup: Set
     assert setup.runtime.stats()["answer_timeouts"] == 0
 
 
+def test_an_init_whose_parent_subject_is_no_subject_is_a_violation(setup: Setup) -> None:
+    """``parentSubject$$`` must name a workflow instance: the init is refused as a contract
+    violation (the event factory would have refused it too), and nothing is stored."""
+    valid = inc_init("orphaned-child")
+    data = {**valid.data, "parentSubject$$": "not-a-subject"}
+    bad = ArvoEvent.from_dict({**valid.to_dict(), "data": data})
+    result = setup.runtime.run(bad, timeout=60)
+    [letter] = result.errors
+    assert isinstance(letter.error, ContractViolation) and "parentSubject$$" in str(letter.error)
+    assert result.final is None and setup.runtime.state(bad.subject) is None
+
+
 def test_a_huge_subject_is_quoted_by_a_bounded_prefix(setup: Setup) -> None:
     """A 5 MB subject that is no orchestration subject: a violation whose message (kept among
     the dead letters) quotes a bounded prefix and the length, not the subject."""
