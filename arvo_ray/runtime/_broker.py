@@ -31,7 +31,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -267,9 +267,9 @@ class BrokerActor:
                 await self._guarded(self.recover(min_age=self.config.recovery_age))
                 last_recovery = time.monotonic()
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         # Keep a reference until done: the loop only holds tasks weakly.
-        task = asyncio.get_running_loop().create_task(work)  # type: ignore[arg-type]
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -297,9 +297,9 @@ class BrokerActor:
         """Write acknowledgements that no later step of their workflow carried (finished ones)."""
         now = time.monotonic()
         due: dict[str, list[str]] = {}
-        for subject, (ids, since) in list(self.pending_acks.items()):
+        for subject, (pending, since) in list(self.pending_acks.items()):
             if now - since >= older_than:
-                due[subject] = sorted(ids)
+                due[subject] = sorted(pending)
                 del self.pending_acks[subject]
         if not due:
             return 0
@@ -548,7 +548,11 @@ class BrokerActor:
         delay = 0.05
         while True:
             acks = self._take_acks(event.subject)
-            outcome = await self._hop(event, lambda acks=acks: self.placement.submit(event, acks))
+
+            def submit(acks: list[str] = acks) -> Awaitable[StepOutcome]:
+                return self.placement.submit(event, acks)
+
+            outcome = await self._hop(event, submit)
             if acks and not outcome.committed:
                 # The step wrote nothing (error, redelivery, ignored event): keep them for later.
                 self._restore_acks(event.subject, acks)

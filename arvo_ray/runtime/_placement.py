@@ -85,7 +85,7 @@ class ShardedPlacement:
             )
             for index, name in enumerate(self.names)
         ]
-        self.batchers = [
+        self.batchers: list[Batcher[tuple[ArvoEvent, list[str]], StepOutcome]] = [
             Batcher(_host_sender(host), max_batch=config.max_batch * 2, max_inflight=4)
             for host in self.hosts
         ]
@@ -94,7 +94,8 @@ class ShardedPlacement:
         return zlib.crc32(subject.encode("utf-8")) % len(self.hosts)
 
     async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
-        return await self.batchers[self._index(event.subject)].submit((event, acknowledged))
+        batcher = self.batchers[self._index(event.subject)]
+        return await batcher.submit((event, acknowledged))
 
     async def acknowledge(self, due: Acknowledgements) -> tuple[int, Acknowledgements]:
         """Send each host the acknowledgements of its instances.

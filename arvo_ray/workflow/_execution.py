@@ -471,7 +471,7 @@ class WorkflowHandler(ABC):
             parent_subject=step.parent_subject,
             id_for=lambda index, domain: derived_event_id(event, error_type, index, domain),
         )
-        failure = {
+        failure: dict[str, Any] = {
             "executionStatus": "failure",
             "subject": event.subject,
             "initEventId": step.init_event_id,
@@ -486,7 +486,7 @@ class WorkflowHandler(ABC):
         }
         if self.track_outbox:
             failure["outbox"] = _outbox(record, event.id, events, acknowledged)
-        failure["answer"] = failure["events"]["produced"]
+        failure["answer"] = [e.to_dict() for e in events]
         committed = False
         try:
             # Unlike the original (prev=null), the record read at the start is passed, so a
