@@ -19,7 +19,7 @@ from typing import Any
 
 import ray
 
-from arvo_ray.core import ArvoEvent
+from arvo_ray.core import ArvoEvent, ArvoOrchestrationSubject
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._actors import WorkflowHostActor
 from arvo_ray.runtime._batcher import Batcher
@@ -61,6 +61,19 @@ def _host_sender(host: Any) -> Any:
         return host.handle_batch.remote([event for event, _ in items], [acks for _, acks in items])
 
     return send
+
+
+async def _sent(actor: Any, group: Acknowledgements) -> tuple[int, Acknowledgements]:
+    """Acknowledgements written by the workflow actor hosting them: (written, not written)."""
+    try:
+        written: tuple[int, Acknowledgements] = await actor.acknowledge.remote(group)
+    except Exception:
+        return 0, group
+    return written
+
+
+def _merged(outcomes: list[tuple[int, Acknowledgements]]) -> tuple[int, Acknowledgements]:
+    return sum(n for n, _ in outcomes), {s: ids for _, left in outcomes for s, ids in left.items()}
 
 
 async def _flush_telemetry(handles: list[Any]) -> None:
@@ -106,20 +119,9 @@ class ShardedPlacement:
         for subject, ids in due.items():
             groups.setdefault(self._index(subject), {})[subject] = ids
 
-        async def send(index: int, group: Acknowledgements) -> tuple[int, Acknowledgements]:
-            try:
-                written: tuple[int, Acknowledgements] = await self.hosts[index].acknowledge.remote(
-                    group
-                )
-            except Exception:
-                return 0, group
-            return written
-
-        written, leftovers = 0, {}
-        for count, left in await asyncio.gather(*(send(i, g) for i, g in groups.items())):
-            written += count
-            leftovers.update(left)
-        return written, leftovers
+        return _merged(
+            await asyncio.gather(*(_sent(self.hosts[i], group) for i, group in groups.items()))
+        )
 
     def stats(self) -> dict[str, Any]:
         return {"hosts": len(self.hosts), "host_batches": sum(b.batches for b in self.batchers)}
@@ -175,7 +177,10 @@ class InstancePlacement:
         self.peak = 0
 
     def name_for(self, event: ArvoEvent) -> str:
-        digest = hashlib.sha1(f"{event.to}\x1f{event.subject}".encode()).hexdigest()[:24]
+        return self._name(event.to or "", event.subject)
+
+    def _name(self, workflow: str, subject: str) -> str:
+        digest = hashlib.sha1(f"{workflow}\x1f{subject}".encode()).hexdigest()[:24]
         return f"{self.config.name}-wf-{digest}"
 
     async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
@@ -217,9 +222,25 @@ class InstancePlacement:
         return finished
 
     async def acknowledge(self, due: Acknowledgements) -> tuple[int, Acknowledgements]:
-        """Written by the broker: an instance's actor is usually retired by the time its
-        last events are acknowledged (a live one re-reads when its compare-and-set fails)."""
-        return await acknowledge_all(self.finished.memory, due)
+        """A live instance's actor writes its own acknowledgements (its warm record stays
+        current); those of retired instances, most of them, are written here."""
+        by_actor: dict[str, Acknowledgements] = {}
+        here: Acknowledgements = {}
+        for subject, ids in due.items():
+            name = self._name(
+                ArvoOrchestrationSubject.parse(subject)["orchestrator"]["name"], subject
+            )
+            if name in self.live:
+                by_actor.setdefault(name, {})[subject] = ids
+            else:
+                here[subject] = ids
+
+        return _merged(
+            await asyncio.gather(
+                acknowledge_all(self.finished.memory, here),
+                *(_sent(self.live[name].handle, group) for name, group in by_actor.items()),
+            )
+        )
 
     async def _acquire(self, name: str) -> _Instance:
         while True:
