@@ -368,8 +368,9 @@ class BrokerActor:
         return result.redelivered or any(_transient(letter.error) for letter in result.errors)
 
     def _answer_key(self, event: ArvoEvent) -> tuple[str, str] | None:
-        """Where the answer of the workflow ``event`` belongs to would come back to the
-        caller, or ``None`` when it would not (not a workflow, or answered elsewhere)."""
+        """(caller, subject) of the answer of the workflow ``event`` starts, or ``None`` when
+        that answer does not come back to the caller (not a workflow's init event, or a
+        workflow that answers another party)."""
         if event.to not in self.workflow_sources or event.type != event.to:
             return None
         try:
@@ -400,33 +401,18 @@ class BrokerActor:
             finished = stored_answer(record)
             if finished or record.get("status") == "done":
                 return next((e for e in reversed(finished) if e.to == key[0]), None)
-            stalled = record.get("stalled")
-            if stalled:
-                run.add_error(
-                    DeadLetter(
-                        WorkflowStalledError(
-                            f"The workflow has not finished: event {stalled['eventId']!r} "
-                            f"({stalled['eventType']}) raised {stalled['error']}: "
-                            f"{stalled['message']}"
-                        ),
-                        event,
-                    )
-                )
+            if record.get("stalled"):
+                run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
                 return None
             try:
                 return await asyncio.wait_for(future, self.config.completion_timeout)
             except TimeoutError:
                 self.counters["answer_timeouts"] += 1
-                run.add_error(
-                    DeadLetter(
-                        AnswerTimeoutError(
-                            f"No answer within completion_timeout="
-                            f"{self.config.completion_timeout:g} s; the workflow is still "
-                            "active in memory (see ArvoRuntime.record)"
-                        ),
-                        event,
-                    )
+                timeout = AnswerTimeoutError(
+                    f"No answer within completion_timeout={self.config.completion_timeout:g} "
+                    "s; the workflow is still active in memory (see ArvoRuntime.record)"
                 )
+                run.add_error(DeadLetter(timeout, event))
                 return None
         finally:
             waiting = self.waiters.get(key, [])

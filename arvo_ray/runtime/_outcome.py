@@ -52,9 +52,19 @@ class WorkflowStalledError(RuntimeError):
     names the event and the violation.
 
     Example:
-        >>> WorkflowStalledError("event 'e-1' raised ContractViolation: ...").args[0][:8]
-        "event 'e"
+        >>> error = WorkflowStalledError.of({"eventId": "e-1", "eventType": "evt.x.success",
+        ...     "error": "ContractViolation", "message": "ViolationError<Contract> ..."})
+        >>> str(error)
+        "The workflow has not finished: event 'e-1' (evt.x.success) raised ContractViolation: ViolationError<Contract> ..."
     """
+
+    @classmethod
+    def of(cls, note: dict[str, Any]) -> WorkflowStalledError:
+        """The error for the ``"stalled"`` note of a workflow record."""
+        return cls(
+            f"The workflow has not finished: event {note['eventId']!r} ({note['eventType']}) "
+            f"raised {note['error']}: {note['message']}"
+        )
 
 
 class AnswerTimeoutError(TimeoutError):

@@ -2,8 +2,9 @@
 
 Each workflow locks its instance for both of its steps and waits on a handler task in between,
 so all 10,000 are open in the broker while their steps queue for the hosts and the memory.
-Every one must complete with the right answer, and no memory error (a refused connection, an
-exhausted pool) may reach a step: steps wait for a pooled connection or the memory actor.
+Every one must complete with the right answer, no memory error (a refused connection, an
+exhausted pool) may reach a step (steps wait for a pooled connection or the memory actor), and
+with no process dying, the handler runs exactly once per event.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from arvo_ray.memory import IMachineMemory, RedisMachineMemory
 from arvo_ray.runtime import ArvoRuntime
 from arvo_ray.runtime._memory_actor import start_memory_actor
 from arvo_ray.workflow import create_arvo_orchestrator
+
+from .effects import EffectLedger, counted
 
 WORKFLOWS = 10_000
 
@@ -115,8 +118,9 @@ def test_ten_thousand_workflows_in_flight_all_complete(
     """All 10,000 submitted at once: every one answers right, no step sees a memory error."""
     store = SQLiteKeyValueStore(str(tmp_path / "values.sqlite3"))
     store["load"] = 7
+    ledger = EffectLedger(str(tmp_path / "effects.sqlite3"))
     runtime = ArvoRuntime(
-        handlers=[value_read_handler(store)],
+        handlers=counted([value_read_handler(store)], ledger),
         orchestrators=[lookup_orchestrator()],
         placement="sharded",
         memory=memory,
@@ -152,4 +156,7 @@ def test_ten_thousand_workflows_in_flight_all_complete(
     assert all(r.errors == [] for r in results)
     assert stats["errors"] == 0 and stats["step_retries"] == 0
     assert stats["workflows_finished"] == WORKFLOWS
+    # No process died, so no handler ran twice for one event (recovery sweeps ran meanwhile).
+    executions = ledger.executions()
+    assert len(executions) == WORKFLOWS and set(executions.values()) == {1}
     assert peak[0] > 1000  # many were in flight together, not one after another
