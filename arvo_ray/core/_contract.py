@@ -208,6 +208,7 @@ class ArvoContract:
     """
 
     __slots__ = ("_description", "_domain", "_metadata", "_type", "_uri", "_versions")
+    _orchestrator_types = False  # ``arvo.orc.*`` types are reserved for orchestrator contracts
 
     def __init__(
         self,
@@ -224,6 +225,8 @@ class ArvoContract:
         if not validate_uri(uri):
             raise ValueError(f"The URI must a valid URI string (got {uri!r})")
         _check_type(type, f"Contract (uri={uri}) type")
+        if not self._orchestrator_types:
+            _reject_orchestrator_type(type, f"uri={uri}", "accepts")
         if domain is not None and (
             not isinstance(domain, str) or DOMAIN_PATTERN.fullmatch(domain) is None
         ):
@@ -257,6 +260,8 @@ class ArvoContract:
             checked_emits: dict[str, SchemaType] = {}
             for emit_type, schema in dict(emits or {}).items():
                 _check_type(emit_type, f"Contract (uri={uri}, version={version}) emit type")
+                if not self._orchestrator_types:
+                    _reject_orchestrator_type(emit_type, f"uri={uri}, version={version}", "emits")
                 checked_emits[emit_type] = _check_schema(
                     schema, f"Contract (uri={uri}, version={version}) emits[{emit_type!r}]"
                 )
@@ -462,18 +467,11 @@ def create_arvo_contract(
     description: str | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> ArvoContract:
-    """Create a service contract; types starting with ``arvo.orc`` are reserved for orchestrators.
+    """Create a service contract: the same as :class:`ArvoContract` (the original's name).
 
     Raises:
-        ValueError: a reserved or invalid type, or any :class:`ArvoContract` rule.
+        ValueError: a reserved (``arvo.orc*``) or invalid type, or any other contract rule.
     """
-    if isinstance(type, str):
-        _reject_orchestrator_type(type, f"uri={uri}", "accepts")
-    for version, spec in versions.items():
-        emits = spec.emits if isinstance(spec, ContractVersion) else (spec or {}).get("emits") or {}
-        for emit_type in emits:
-            if isinstance(emit_type, str):
-                _reject_orchestrator_type(emit_type, f"uri={uri}, version={version}", "emits")
     return ArvoContract(
         uri=uri,
         type=type,

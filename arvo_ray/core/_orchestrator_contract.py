@@ -86,18 +86,72 @@ class ArvoOrchestratorEventTypeGen:
 class ArvoOrchestratorContract(ArvoContract):
     """A contract whose accepts type is ``arvo.orc.<name>`` and whose one emit is the completion.
 
+    Args:
+        uri: The contract's identifier.
+        name: Lowercase letters, digits and dots; the init type is ``arvo.orc.<name>``.
+        versions: ``{"1.0.0": {"init": InitModel, "complete": CompleteModel}}``.
+        domain, description, metadata: As for :class:`ArvoContract`.
+
+    Raises:
+        ValueError: an invalid name or any contract rule.
+
     Example:
         >>> class Init(BaseModel):
         ...     value: int
         >>> class Done(BaseModel):
         ...     result: int
-        >>> contract = create_arvo_orchestrator_contract(uri="#/orc/number/double",
+        >>> contract = ArvoOrchestratorContract(uri="#/orc/number/double",
         ...     name="number.double", versions={"1.0.0": {"init": Init, "complete": Done}})
         >>> contract.name, contract.init_type, contract.complete_type
         ('number.double', 'arvo.orc.number.double', 'arvo.orc.number.double.done')
     """
 
     __slots__ = ()
+    _orchestrator_types = True
+
+    def __init__(
+        self,
+        *,
+        uri: str,
+        name: str,
+        versions: Mapping[str, Mapping[str, SchemaType]],
+        domain: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+            raise ValueError(
+                f"Invalid 'name' = '{name}'. The 'name' must only contain alphanumeric "
+                "characters. e.g. test.orchestrator"
+            )
+        init_type = ArvoOrchestratorEventTypeGen.init(name)
+        complete_type = ArvoOrchestratorEventTypeGen.complete(name)
+        super().__init__(
+            uri=uri,
+            type=init_type,
+            versions={
+                version: {
+                    "accepts": _init_model(
+                        _check_schema(
+                            spec.get("init"), f"Orchestrator contract {name} v{version} init"
+                        ),
+                        name,
+                        version,
+                    ),
+                    "emits": {complete_type: spec.get("complete")},
+                }
+                for version, spec in versions.items()
+            },
+            domain=domain,
+            description=description,
+            metadata={
+                **(metadata or {}),
+                "contractType": "ArvoOrchestratorContract",
+                "rootType": name,
+                "completeEventType": complete_type,
+                "initEventType": init_type,
+            },
+        )
 
     @property
     def name(self) -> str:
@@ -141,14 +195,8 @@ def create_arvo_orchestrator_contract(
 ) -> ArvoOrchestratorContract:
     """Create the contract of an orchestrator (or resumable) called ``name``.
 
-    Args:
-        uri: The contract's identifier.
-        name: Lowercase letters, digits and dots; the init type is ``arvo.orc.<name>``.
-        versions: ``{"1.0.0": {"init": InitModel, "complete": CompleteModel}}``.
-        domain, description, metadata: As for :class:`ArvoContract`.
-
-    Raises:
-        ValueError: an invalid name or any contract rule.
+    The same as :class:`ArvoOrchestratorContract` (its arguments and checks); the name the
+    original uses.
 
     Example:
         >>> class Init(BaseModel):
@@ -160,36 +208,11 @@ def create_arvo_orchestrator_contract(
         >>> c.type, c.complete_type
         ('arvo.orc.inc', 'arvo.orc.inc.done')
     """
-    if not isinstance(name, str) or _NAME.fullmatch(name) is None:
-        raise ValueError(
-            f"Invalid 'name' = '{name}'. The 'name' must only contain alphanumeric characters. "
-            "e.g. test.orchestrator"
-        )
-    init_type = ArvoOrchestratorEventTypeGen.init(name)
-    complete_type = ArvoOrchestratorEventTypeGen.complete(name)
     return ArvoOrchestratorContract(
         uri=uri,
-        type=init_type,
-        versions={
-            version: {
-                "accepts": _init_model(
-                    _check_schema(
-                        spec.get("init"), f"Orchestrator contract {name} v{version} init"
-                    ),
-                    name,
-                    version,
-                ),
-                "emits": {complete_type: spec.get("complete")},
-            }
-            for version, spec in versions.items()
-        },
+        name=name,
+        versions=versions,
         domain=domain,
         description=description,
-        metadata={
-            **(metadata or {}),
-            "contractType": "ArvoOrchestratorContract",
-            "rootType": name,
-            "completeEventType": complete_type,
-            "initEventType": init_type,
-        },
+        metadata=metadata,
     )

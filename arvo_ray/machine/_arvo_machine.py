@@ -125,6 +125,17 @@ class ArvoMachine:
         logic: StateMachine,
         requires_resource_locking: bool,
     ) -> None:
+        contracts = _checked_contracts(contracts)
+        if version != contracts["self"].version:
+            raise ConfigViolation(
+                f"Version mismatch: Machine version must be '{contracts['self'].version}', "
+                f"received '{version}'"
+            )
+        if not isinstance(logic, StateMachine):
+            raise TypeError(
+                f"logic must be a StateMachine, got {type(logic).__name__}; build machines with "
+                "setup_arvo_machine(...).create_machine(config)"
+            )
         self.id = id
         self.version = version
         self.contracts = contracts
@@ -172,22 +183,12 @@ class ArvoMachineSetup:
         actions: Mapping[str, Any],
         guards: Mapping[str, Any],
     ) -> None:
-        self_contract = contracts.get("self")
-        if not isinstance(self_contract, VersionedArvoContract) or not is_orchestrator_contract(
-            self_contract
-        ):
-            raise ConfigViolation(
-                "contracts['self'] must be a versioned orchestrator contract, e.g. "
-                "create_arvo_orchestrator_contract(...).version('1.0.0')"
-            )
-        services = dict(contracts.get("services") or {})
-        validate_services(self_contract, services, kind="ArvoMachine")
+        self.contracts = _checked_contracts(contracts)
         if ENQUEUE_ACTION in actions:
             raise ConfigViolation(
                 f"Reserved action name '{ENQUEUE_ACTION}' cannot be used in the machine "
                 "actions: it is Arvo's built-in action to queue events"
             )
-        self.contracts = {"self": self_contract, "services": services}
         self._setup = setup(actions={**actions, ENQUEUE_ACTION: assign(_enqueue)}, guards=guards)
 
     def create_machine(self, config: Mapping[str, Any]) -> ArvoMachine:
@@ -228,6 +229,21 @@ class ArvoMachineSetup:
             logic=logic,
             requires_resource_locking=logic.has_parallel_states or multi_emit,
         )
+
+
+def _checked_contracts(contracts: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"self": versioned orchestrator contract, "services": {name: versioned contract}}``."""
+    self_contract = contracts.get("self")
+    if not isinstance(self_contract, VersionedArvoContract) or not is_orchestrator_contract(
+        self_contract
+    ):
+        raise ConfigViolation(
+            "contracts['self'] must be a versioned orchestrator contract, e.g. "
+            "create_arvo_orchestrator_contract(...).version('1.0.0')"
+        )
+    services = dict(contracts.get("services") or {})
+    validate_services(self_contract, services, kind="ArvoMachine")
+    return {"self": self_contract, "services": services}
 
 
 def setup_arvo_machine(

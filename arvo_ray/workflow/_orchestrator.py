@@ -68,17 +68,32 @@ class ArvoOrchestrator(WorkflowHandler):
         self,
         *,
         machines: Sequence[ArvoMachine],
-        memory: IMachineMemory,
-        executionunits: int | float,
+        memory: IMachineMemory | None = None,
+        executionunits: int | float = 0,
         requires_resource_locking: bool | None = None,
         default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
         span_name: Callable[[str, ArvoEvent], str] | None = None,
     ) -> None:
+        if not machines:
+            raise ValueError("At least one machine must be provided")
+        source = machines[0].source
+        seen: set[str] = set()
+        for machine in machines:
+            if machine.source != source:
+                raise ConfigViolation(
+                    f"All the machines in the orchestrator must have type '{source}'"
+                )
+            if machine.version in seen:
+                raise ConfigViolation(
+                    "An orchestrator must have unique machine versions. Machine "
+                    f"ID:{machine.id} has duplicate version {machine.version}."
+                )
+            seen.add(machine.version)
         self.registry = MachineRegistry(*machines)
         first = self.registry.machines[0]
         self._self_contract: VersionedArvoContract = first.contracts["self"]
         self.source = first.source
-        self.memory = memory
+        self.memory = memory if memory is not None else SimpleMachineMemory()
         self.executionunits = executionunits
         self.requires_resource_locking = (
             requires_resource_locking
@@ -160,7 +175,7 @@ def create_arvo_orchestrator(
     default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
     span_name: Callable[[str, ArvoEvent], str] | None = None,
 ) -> ArvoOrchestrator:
-    """Create an orchestrator for one or more versions of one machine.
+    """Create an orchestrator: the same as :class:`ArvoOrchestrator` (the original's name).
 
     Args:
         machines: ``ArvoMachine``s of the same orchestrator contract, one per version.
@@ -177,22 +192,9 @@ def create_arvo_orchestrator(
         ValueError: no machines.
         ConfigViolation: machines of different orchestrators, or a repeated version.
     """
-    if not machines:
-        raise ValueError("At least one machine must be provided")
-    source = machines[0].source
-    seen: set[str] = set()
-    for machine in machines:
-        if machine.source != source:
-            raise ConfigViolation(f"All the machines in the orchestrator must have type '{source}'")
-        if machine.version in seen:
-            raise ConfigViolation(
-                "An orchestrator must have unique machine versions. Machine "
-                f"ID:{machine.id} has duplicate version {machine.version}."
-            )
-        seen.add(machine.version)
     return ArvoOrchestrator(
         machines=machines,
-        memory=memory if memory is not None else SimpleMachineMemory(),
+        memory=memory,
         executionunits=executionunits,
         requires_resource_locking=requires_resource_locking,
         default_event_emission_domains=default_event_emission_domains,

@@ -5,6 +5,10 @@ the service response, the context it returned last time, and every response coll
 for the requests it is waiting on. The function returns the new context, the service calls to
 make, and the output when the workflow is done. Fan-out/fan-in is natural: emit N requests,
 return nothing until ``collected_events[type]`` holds N responses.
+
+Departure from the original: ``ArvoResumable(...)`` and ``create_arvo_resumable(...)`` are one
+constructor with one set of defaults (the original's raw constructor locks by default, its
+factory only with more than one service; here both follow the factory).
 """
 
 from __future__ import annotations
@@ -163,10 +167,10 @@ class ArvoResumable(WorkflowHandler):
         self,
         *,
         contracts: Mapping[str, Any],
-        memory: IMachineMemory,
         handler: Mapping[str, ResumableFunction],
+        memory: IMachineMemory | None = None,
         executionunits: int | float = 0,
-        requires_resource_locking: bool = True,
+        requires_resource_locking: bool | None = None,
         default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
         span_name: Callable[[str, ArvoEvent], str] | None = None,
     ) -> None:
@@ -186,9 +190,14 @@ class ArvoResumable(WorkflowHandler):
         self.contracts = {"self": self_contract, "services": services}
         self.handler = dict(handler)
         self.source = self_contract.type
-        self.memory = memory
+        self.memory = memory if memory is not None else SimpleMachineMemory()
         self.executionunits = executionunits
-        self.requires_resource_locking = requires_resource_locking
+        # Parallel service calls may answer at once: lock when there is more than one service.
+        self.requires_resource_locking = (
+            requires_resource_locking
+            if requires_resource_locking is not None
+            else len(services) > 1
+        )
         self.default_event_emission_domains = self._default_domains(default_event_emission_domains)
         self._custom_span_name = span_name
         self._latest = self_contract.version("latest")
@@ -307,7 +316,7 @@ def create_arvo_resumable(
     default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
     span_name: Callable[[str, ArvoEvent], str] | None = None,
 ) -> ArvoResumable:
-    """Create a resumable workflow.
+    """Create a resumable workflow: the same as :class:`ArvoResumable` (the original's name).
 
     Args:
         contracts: ``{"self": <orchestrator contract, unversioned>, "services": {name:
@@ -330,14 +339,10 @@ def create_arvo_resumable(
     """
     return ArvoResumable(
         contracts=contracts,
-        memory=memory if memory is not None else SimpleMachineMemory(),
         handler=handler,
+        memory=memory,
         executionunits=executionunits,
-        requires_resource_locking=(
-            requires_resource_locking
-            if requires_resource_locking is not None
-            else len(dict(contracts.get("services") or {})) > 1
-        ),
+        requires_resource_locking=requires_resource_locking,
         default_event_emission_domains=default_event_emission_domains,
         span_name=span_name,
     )

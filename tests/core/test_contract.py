@@ -420,12 +420,21 @@ class TestContractRules:
         with pytest.raises(ValueError, match=r"must not start\nwith 'arvo.orc'"):
             example_contract(type="arvo.orchestra.x")
 
-    def test_the_class_itself_does_not_ban_orchestrator_types(self) -> None:
-        """The ban lives in create_arvo_contract; ArvoContract(...) accepts arvo.orc types."""
-        contract = ArvoContract(
-            uri="#/a", type="arvo.orc.test", versions={"1.0.0": {"accepts": Input, "emits": {}}}
-        )
-        assert contract.type == "arvo.orc.test"
+    def test_the_class_bans_orchestrator_types_as_its_factory_does(self) -> None:
+        """One constructor, one set of checks: ArvoContract(...) refuses arvo.orc types too."""
+        for build in (ArvoContract, create_arvo_contract):
+            with pytest.raises(ValueError, match=r"must not start\nwith 'arvo.orc'"):
+                build(
+                    uri="#/a",
+                    type="arvo.orc.test",
+                    versions={"1.0.0": {"accepts": Input, "emits": {}}},
+                )
+            with pytest.raises(ValueError, match="'emits' event"):
+                build(
+                    uri="#/a",
+                    type="com.a.test",
+                    versions={"1.0.0": {"accepts": Input, "emits": {"arvo.orc.x.done": Output}}},
+                )
 
     def test_versions_accept_contract_version_objects(self) -> None:
         """A ContractVersion works as well as a dict."""

@@ -74,6 +74,30 @@ class TestUpstreamOrchestratorContract:
             "Invalid 'name' = 'Invalid Type'. The 'name' must only contain alphanumeric characters. e.g. test.orchestrator"
         )
 
+    def test_the_class_checks_its_input_as_the_factory_does(self) -> None:
+        """ArvoOrchestratorContract(...) is the one constructor: same rules, same contract."""
+        with pytest.raises(ValueError, match="Invalid 'name' = 'Invalid Type'"):
+            ArvoOrchestratorContract(
+                uri="#/t",
+                name="Invalid Type",
+                versions={"1.0.0": {"init": Init, "complete": Complete}},
+            )
+        direct = ArvoOrchestratorContract(
+            uri="#/t",
+            name="test.contract",
+            versions={"1.0.0": {"init": Init, "complete": Complete}},
+        )
+        made = create_arvo_orchestrator_contract(
+            uri="#/t",
+            name="test.contract",
+            versions={"1.0.0": {"init": Init, "complete": Complete}},
+        )
+        assert (direct.type, direct.complete_type, direct.metadata) == (
+            made.type,
+            made.complete_type,
+            made.metadata,
+        )
+
     def test_should_properly_merge_base_schema(self) -> None:
         """parentSubject$$ is required and nullable, and '' is refused."""
         accepts = orchestrator_contract().version("1.0.0").accepts.schema

@@ -59,7 +59,8 @@ def _services(*names: str) -> dict[str, Any]:
 
 
 def test_should_make_the_resource_lockable_by_default(memory: IMachineMemory) -> None:
-    """The decrement resumable (3 services) locks; one service does not; the class defaults to True."""
+    """The decrement resumable (3 services) locks; one service does not. Departure: the class
+    defaults like the factory (the original's raw constructor defaults to True)."""
     assert decrement_resumable(memory).requires_resource_locking is True
     single = create_arvo_resumable(
         contracts={"self": decrement_orchestrator_contract, "services": _services("value_reader")},
@@ -72,7 +73,7 @@ def test_should_make_the_resource_lockable_by_default(memory: IMachineMemory) ->
         memory=memory,
         handler={},
     )
-    assert raw.requires_resource_locking is True
+    assert raw.requires_resource_locking is False
     assert raw.executionunits == 0
     forced = decrement_resumable(memory, requires_resource_locking=False)
     assert forced.requires_resource_locking is False
