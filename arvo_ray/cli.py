@@ -67,9 +67,7 @@ def _demo(args: argparse.Namespace) -> int:
         log_to_driver=False,
         object_store_memory=args.object_store_mb * 1024 * 1024,
     )
-    print(
-        f"  ray: {ray.cluster_resources().get('CPU', 0):.0f} CPUs, started in {time.perf_counter() - started:.1f} s"
-    )
+    print(f"  ray: {_cpus():.0f} CPUs, started in {time.perf_counter() - started:.1f} s")
     domain = build_number_domain(store=SQLiteKeyValueStore(str(workdir / "values.sqlite3")))
     factory = create_arvo_orchestrator_event_factory(number_modifier_contract.version("0.0.1"))
 
@@ -149,6 +147,13 @@ def _open_memory(path: str) -> Any:
     return SQLiteMachineMemory(path)
 
 
+def _cpus() -> float:
+    import ray
+
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    return resources.get("CPU", 0.0)
+
+
 def _inspect(args: argparse.Namespace) -> int:
     memory = _open_memory(args.memory)
 
@@ -173,8 +178,8 @@ def _inspect(args: argparse.Namespace) -> int:
             print(f"arvo-ray: no record for that subject in {args.memory}", file=sys.stderr)
             return 1
         meta = await memory.read_meta(args.subject)
-        locks = [lock for lock in await memory.locks() if lock["id"] == args.subject]
-        print(json.dumps({"meta": meta, "locks": locks, "record": record}, indent=2, default=str))
+        held = [lock for lock in await memory.locks() if lock["id"] == args.subject]
+        print(json.dumps({"meta": meta, "locks": held, "record": record}, indent=2, default=str))
         return 0
 
     return asyncio.run(go())

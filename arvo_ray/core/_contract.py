@@ -248,6 +248,8 @@ class ArvoContract:
                     f"For contract (uri={uri}), the version cannot be '0.0.0'. It is a reserved "
                     "version type."
                 )
+            accepts: Any
+            emits: Any
             if isinstance(spec, ContractVersion):
                 accepts, emits = spec.accepts, spec.emits
             elif isinstance(spec, Mapping):
@@ -278,11 +280,29 @@ class ArvoContract:
         self._description = description
         self._metadata = dict(metadata or {})
 
-    uri = property(lambda self: self._uri, doc="The contract's identifier.")
-    type = property(lambda self: self._type, doc="The event type the service accepts.")
-    domain = property(lambda self: self._domain, doc="The service's default domain.")
-    description = property(lambda self: self._description)
-    metadata = property(lambda self: dict(self._metadata), doc="A copy of the metadata.")
+    @property
+    def uri(self) -> str:
+        """The contract's identifier."""
+        return self._uri
+
+    @property
+    def type(self) -> str:
+        """The event type the service accepts."""
+        return self._type
+
+    @property
+    def domain(self) -> str | None:
+        """The service's default domain."""
+        return self._domain
+
+    @property
+    def description(self) -> str | None:
+        return self._description
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A copy of the metadata."""
+        return dict(self._metadata)
 
     @property
     def versions(self) -> dict[str, ContractVersion]:
@@ -378,12 +398,31 @@ class VersionedArvoContract:
         self._version = version
         self._spec = contract._versions[version]
 
-    contract = property(lambda self: self._contract, doc="The unversioned contract.")
-    version = property(lambda self: self._version, doc="This version's semantic version.")
-    uri = property(lambda self: self._contract.uri)
-    domain = property(lambda self: self._contract.domain)
-    description = property(lambda self: self._contract.description)
-    metadata = property(lambda self: self._contract.metadata)
+    @property
+    def contract(self) -> ArvoContract:
+        """The unversioned contract."""
+        return self._contract
+
+    @property
+    def version(self) -> str:
+        """This version's semantic version."""
+        return self._version
+
+    @property
+    def uri(self) -> str:
+        return self._contract.uri
+
+    @property
+    def domain(self) -> str | None:
+        return self._contract.domain
+
+    @property
+    def description(self) -> str | None:
+        return self._contract.description
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._contract.metadata
 
     @property
     def accepts(self) -> SchemaRecord:

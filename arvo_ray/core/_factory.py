@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from arvo_ray.core import telemetry
@@ -131,7 +132,7 @@ class ArvoEventFactory:
             return create_arvo_event(**fields)
         with telemetry.get_tracer().start_as_current_span(
             f"{self._span_prefix}.{span_name}",
-            kind=telemetry.trace.SpanKind.INTERNAL,
+            kind=SpanKind.INTERNAL,
             attributes={
                 telemetry.ATTR_ARVO_SPAN_KIND: telemetry.ArvoExecutionSpanKind.INTERNAL,
                 telemetry.ATTR_OPENINFERENCE_SPAN_KIND: telemetry.OpenInferenceSpanKind.INTERNAL,

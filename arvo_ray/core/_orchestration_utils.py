@@ -190,4 +190,4 @@ def validate_input(
 
 
 def _accepts_type(contract: Any) -> str:
-    return contract.type if isinstance(contract, ArvoContract) else contract.accepts.type
+    return str(contract.type if isinstance(contract, ArvoContract) else contract.accepts.type)

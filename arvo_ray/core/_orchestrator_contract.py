@@ -176,7 +176,7 @@ def is_orchestrator_contract(contract: Any) -> bool:
 
 def _init_model(init: SchemaType, name: str, version: str) -> SchemaType:
     # The user's fields win over the base (like zod's merge); parentSubject$$ comes first.
-    return create_model(  # type: ignore[no-any-return]
+    return create_model(
         init.__name__,
         __base__=(init, OrchestrationInitEventBase),
         __module__=init.__module__,

@@ -199,5 +199,7 @@ def json_copy(value: Any, path: str = "data") -> Any:
         for base in (str, int, float):
             if isinstance(value, base):
                 return json_copy(base(value), path)
-        return json_copy(dict(value) if isinstance(value, dict) else list(value), path)
+        if isinstance(value, dict):
+            return json_copy(dict(value), path)
+        return json_copy([*value], path)  # type: ignore[misc]  # a list or tuple here
     raise TypeError(f"{path} is a {kind.__name__}, which is not JSON serialisable")

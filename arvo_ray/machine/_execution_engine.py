@@ -83,14 +83,14 @@ def execute_machine(
         snapshot, emitted = machine.logic.initial_transition(payload)
     else:
         snapshot, emitted = machine.logic.transition(state, payload)
-    snapshot = dict(snapshot)
-    events = [dict(item) for item in emitted] + [dict(item) for item in _take_queue(snapshot)]
-    output = snapshot.get("output")
+    state_after: dict[str, Any] = dict(snapshot)
+    events = [dict(item) for item in emitted] + [dict(item) for item in _take_queue(state_after)]
+    output = state_after.get("output")
     previous = (state or {}).get("output")
     # Cheap equality first; JSON text decides only when the values look equal.
     if output is not None and output == (previous or {}) and _same_json(output, previous or {}):
         output = None
-    return MachineExecutionResult(state=snapshot, events=events, final_output=output)
+    return MachineExecutionResult(state=state_after, events=events, final_output=output)
 
 
 def _same_json(a: Any, b: Any) -> bool:

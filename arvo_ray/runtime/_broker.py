@@ -98,6 +98,17 @@ def _identity(event: ArvoEvent | dict[str, Any]) -> int:
     return hash((event["source"], event["id"], event["subject"]))
 
 
+def _handler_sender(
+    box: list[Any], options: dict[str, Any], telemetry: Any
+) -> Callable[[list[ArvoEvent]], Awaitable[list[StepOutcome]]]:
+    """Send a batch of events to a task of the handler ``box`` holds (shipped once)."""
+
+    def send(events: list[ArvoEvent]) -> Awaitable[list[StepOutcome]]:
+        return run_handler_batch.options(**options).remote(box, events, telemetry)  # type: ignore[no-any-return]
+
+    return send
+
+
 def _event_age_origin(time_text: Any) -> float:
     """The event's time as epoch seconds (0 when missing or unparseable: treated as old)."""
     try:
@@ -185,9 +196,7 @@ class BrokerActor:
             box = [ray.put(handler)]
             options = {"num_cpus": 1, **config.handler_options}
             self.handler_batchers[handler.source] = Batcher(
-                lambda events, box=box, options=options: run_handler_batch.options(
-                    **options
-                ).remote(box, events, config.telemetry),
+                _handler_sender(box, options, config.telemetry),
                 max_batch=config.max_batch,
                 max_inflight=4,
             )

@@ -150,7 +150,7 @@ class ActorMachineMemory:
                 if same_node and Path(self.path).exists()
                 else None
             )
-        return self._direct or None
+        return self._direct if isinstance(self._direct, SQLiteMachineMemory) else None
 
     @property
     def owner(self) -> str:
@@ -258,5 +258,5 @@ def start_memory_actor(
         )
         .remote(path, lock_ttl)
     )
-    node_id = ray.get(actor.node_id.remote())
+    node_id: str = ray.get(actor.node_id.remote())  # type: ignore[attr-defined,assignment]
     return ActorMachineMemory(actor, path=path, node_id=node_id, lock_ttl=lock_ttl, direct=direct)

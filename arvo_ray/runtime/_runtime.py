@@ -41,6 +41,29 @@ def default_memory_path(name: str) -> Path:
     return Path(os.environ.get("ARVO_RAY_HOME", Path.home() / ".arvo_ray")) / f"{name}.sqlite3"
 
 
+def _start_broker(config: BrokerConfig) -> Any:
+    """The runtime's broker actor (found again when a runtime of that name already runs).
+
+    Ray's handle types do not describe actor methods, so the handle is used untyped.
+    """
+    return (
+        ray.remote(BrokerActor)
+        .options(
+            name=f"{config.name}-broker",
+            namespace=config.namespace,
+            get_if_exists=True,
+            lifetime="detached",
+            num_cpus=0,
+            max_concurrency=100_000,
+            max_restarts=-1,
+            # A restarted broker re-runs interrupted chains; workflows ignore what they
+            # already consumed and re-emit what they had not handed on yet.
+            max_task_retries=-1,
+        )
+        .remote(config)
+    )
+
+
 def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
     """``event`` validated again, as the runtime's boundary: a valid copy, or a violation.
 
@@ -233,28 +256,13 @@ class ArvoRuntime:
             outbox=outbox,
             telemetry=telemetry,
         )
-        self._broker = (
-            ray.remote(BrokerActor)
-            .options(
-                name=f"{self.name}-broker",
-                namespace=namespace,
-                get_if_exists=True,
-                lifetime="detached",
-                num_cpus=0,
-                max_concurrency=100_000,
-                max_restarts=-1,
-                # A restarted broker re-runs interrupted chains; workflows ignore what they
-                # already consumed and re-emit what they had not handed on yet.
-                max_task_retries=-1,
-            )
-            .remote(config)
-        )
+        self._broker = _start_broker(config)
         self.topics: dict[str, list[str]] = ray.get(self._broker.ready.remote())
         self._closed = False
 
     # -- running events ----------------------------------------------------------------------
 
-    def submit(self, event: ArvoEvent, *, trace: bool = False) -> ray.ObjectRef:
+    def submit(self, event: ArvoEvent, *, trace: bool = False) -> ray.ObjectRef[RunResult]:
         """Start the chain of ``event`` without waiting; ``ray.get`` (or ``await``) the result.
 
         With ``trace=True`` the result lists every event of the chain (``RunResult.trace``).
@@ -266,7 +274,8 @@ class ArvoRuntime:
                 elsewhere get no pass.
         """
         self._check_open()
-        return self._broker.run.remote(checked_event(event), trace)
+        ref: ray.ObjectRef[RunResult] = self._broker.run.remote(checked_event(event), trace)
+        return ref
 
     def run(
         self, event: ArvoEvent, *, timeout: float | None = None, trace: bool = False
@@ -276,11 +285,11 @@ class ArvoRuntime:
         Raises:
             ray.exceptions.GetTimeoutError: the chain did not end within ``timeout`` seconds.
         """
-        return ray.get(self.submit(event, trace=trace), timeout=timeout)  # type: ignore[no-any-return]
+        return ray.get(self.submit(event, trace=trace), timeout=timeout)
 
     async def run_async(self, event: ArvoEvent, *, trace: bool = False) -> RunResult:
         """``await``-able :meth:`run` (for notebooks and async applications)."""
-        return await self.submit(event, trace=trace)  # type: ignore[no-any-return]
+        return await self.submit(event, trace=trace)
 
     def run_many(
         self,
@@ -305,11 +314,11 @@ class ArvoRuntime:
         show = progress if progress is not None else len(events) >= 50
         bar = None
         if show:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
             bar = tqdm(total=len(events), desc=f"arvo {self.placement}", unit="wf")
         results: list[RunResult | None] = [None] * len(events)
-        pending: dict[ray.ObjectRef, int] = {}
+        pending: dict[ray.ObjectRef[RunResult], int] = {}
         deadline = None if timeout is None else time.monotonic() + timeout
         next_index = 0
         try:
@@ -362,17 +371,20 @@ class ArvoRuntime:
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         """Events that raised a violation or failed, with their errors (most recent last)."""
         self._check_open()
-        return ray.get(self._broker.get_dead_letters.remote(limit))  # type: ignore[no-any-return]
+        letters: list[DeadLetter] = ray.get(self._broker.get_dead_letters.remote(limit))
+        return letters
 
     def unrouted(self, limit: int | None = None) -> list[ArvoEvent]:
         """Events no handler or workflow subscribes to (they were returned to their callers)."""
         self._check_open()
-        return ray.get(self._broker.get_unrouted.remote(limit))  # type: ignore[no-any-return]
+        events: list[ArvoEvent] = ray.get(self._broker.get_unrouted.remote(limit))
+        return events
 
     def actor_names(self) -> list[str]:
         """Names of the workflow actors currently alive."""
         self._check_open()
-        return ray.get(self._broker.actor_names.remote())  # type: ignore[no-any-return]
+        names: list[str] = ray.get(self._broker.actor_names.remote())
+        return names
 
     # -- lifecycle ----------------------------------------------------------------------------
 

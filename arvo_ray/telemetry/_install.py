@@ -303,7 +303,7 @@ def _ensure_meter_provider(config: TelemetryConfig) -> None:
         )
         _state.meter_provider = existing
         return
-    delta = {
+    delta: dict[type, AggregationTemporality] = {
         kind: AggregationTemporality.DELTA
         for kind in (
             Counter,

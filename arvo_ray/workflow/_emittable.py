@@ -135,6 +135,7 @@ def build_emittables(raw_events: Sequence[Mapping[str, Any]], ctx: EmitContext) 
             current_subject=event.subject,
             parent_subject=ctx.parent_subject,
         )
+        data: Any
         if contract is None:
             data, dataschema = raw.get("data"), raw.get("dataschema")
         elif is_completion:

@@ -187,7 +187,7 @@ class ArvoResumable(WorkflowHandler):
         for version, function in handler.items():
             if not callable(function):
                 raise TypeError(f"handler[{version!r}] must be callable, got {function!r}")
-        self.contracts = {"self": self_contract, "services": services}
+        self.contracts: dict[str, Any] = {"self": self_contract, "services": services}
         self.handler = dict(handler)
         self.source = self_contract.type
         self.memory = memory if memory is not None else SimpleMachineMemory()
@@ -204,7 +204,8 @@ class ArvoResumable(WorkflowHandler):
 
     @property
     def domain(self) -> str | None:
-        return self.contracts["self"].domain
+        self_contract: ArvoContract = self.contracts["self"]
+        return self_contract.domain
 
     @property
     def system_error_contract(self) -> VersionedArvoContract:

@@ -99,6 +99,7 @@ def build_number_domain(
         value_read_handler(store),
         value_write_handler(store),
     ]
+    flows: list[Any]
     if workflows == "orchestrators":
         flows = [
             increment_orchestrator(memory),

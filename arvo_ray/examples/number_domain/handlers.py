@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from typing import Any
 
 from arvo_ray.examples.number_domain.contracts import (
     decrement_contract,
@@ -18,14 +19,14 @@ __all__ = ["decrement_handler", "increment_handler", "value_read_handler", "valu
 def increment_handler() -> ArvoEventHandler:
     """``init + increment`` (v0.0.1); ``init * multiplier`` reported twice (v0.0.2)."""
 
-    def v1(inp: HandlerInput) -> dict:
+    def v1(inp: HandlerInput) -> dict[str, Any]:
         data = inp.event.data
         return {
             "type": "evt.increment.number.success",
             "data": {"result": data["init"] + data["increment"]},
         }
 
-    def v2(inp: HandlerInput) -> list[dict]:
+    def v2(inp: HandlerInput) -> list[dict[str, Any]]:
         data = inp.event.data
         result = data["init"] * data["multiplier"]
         return [
@@ -41,14 +42,14 @@ def increment_handler() -> ArvoEventHandler:
 def decrement_handler() -> ArvoEventHandler:
     """``init - decrement`` (v0.0.1); ``init / divider`` (v0.0.2)."""
 
-    def v1(inp: HandlerInput) -> dict:
+    def v1(inp: HandlerInput) -> dict[str, Any]:
         data = inp.event.data
         return {
             "type": "evt.decrement.number.success",
             "data": {"result": data["init"] - data["decrement"]},
         }
 
-    def v2(inp: HandlerInput) -> dict:
+    def v2(inp: HandlerInput) -> dict[str, Any]:
         data = inp.event.data
         return {
             "type": "evt.decrement.number.success",
@@ -63,7 +64,7 @@ def decrement_handler() -> ArvoEventHandler:
 def value_read_handler(store: MutableMapping[str, float]) -> ArvoEventHandler:
     """Read a key; a missing key raises, which becomes ``sys.com.value.read.error``."""
 
-    def read(inp: HandlerInput) -> dict:
+    def read(inp: HandlerInput) -> dict[str, Any]:
         key = inp.event.data["key"]
         if key not in store:
             raise LookupError(f"No value to find at key={key}")
@@ -77,7 +78,7 @@ def value_read_handler(store: MutableMapping[str, float]) -> ArvoEventHandler:
 def value_write_handler(store: MutableMapping[str, float]) -> ArvoEventHandler:
     """Write a key; ``-100`` is stored but reported as failure, ``-200`` raises."""
 
-    def write(inp: HandlerInput) -> dict:
+    def write(inp: HandlerInput) -> dict[str, Any]:
         key, value = inp.event.data["key"], inp.event.data["value"]
         if value == -200:
             raise ValueError(f"Invalid value is {value}.")
