@@ -1,17 +1,16 @@
-"""The in-process event bus: ``SimpleEventBroker`` and ``create_simple_event_broker``."""
+"""The in-process event bus: ``SimpleEventBroker`` and ``create_simple_event_broker``.
 
-from arvo_ray.broker._simple import (
-    BrokerError,
-    BrokerRun,
-    DomainedEvent,
-    SimpleEventBroker,
-    create_simple_event_broker,
-)
+Its runs return the same result types as ``ArvoRuntime`` on Ray (``RunResult``, ``DeadLetter``,
+``OrphanEventError``), re-exported here.
+"""
+
+from arvo_ray._results import DeadLetter, OrphanEventError, RunResult
+from arvo_ray.broker._simple import SimpleEventBroker, create_simple_event_broker
 
 __all__ = [
-    "BrokerError",
-    "BrokerRun",
-    "DomainedEvent",
+    "DeadLetter",
+    "OrphanEventError",
+    "RunResult",
     "SimpleEventBroker",
     "create_simple_event_broker",
 ]

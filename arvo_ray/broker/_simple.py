@@ -17,20 +17,15 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
+from arvo_ray._results import DeadLetter, OrphanEventError, RunResult
 from arvo_ray.core import ArvoEvent
 from arvo_ray.core.telemetry import event_log_fields, log_event_failure
 from arvo_ray.handler import IArvoEventHandler
 
-__all__ = [
-    "BrokerError",
-    "BrokerRun",
-    "DomainedEvent",
-    "SimpleEventBroker",
-    "create_simple_event_broker",
-]
+__all__ = ["SimpleEventBroker", "create_simple_event_broker"]
 
 _logger = logging.getLogger("arvo_ray.broker")
 
@@ -45,91 +40,8 @@ _inside_listener: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class DomainedEvent:
-    """An event addressed to another domain's bus, with that domain.
-
-    Example:
-        >>> from arvo_ray.core import create_arvo_event_factory
-        >>> from arvo_ray.examples.number_domain import value_read_contract
-        >>> from arvo_ray.handler import create_arvo_event_handler
-        >>> def read(inp):
-        ...     return {"type": "evt.value.read.success", "data": {"key": "apples", "value": 3},
-        ...             "domain": [None, "audit"]}
-        >>> broker = SimpleEventBroker([create_arvo_event_handler(
-        ...     contract=value_read_contract, executionunits=0, handler={"0.0.1": read})])
-        >>> event = create_arvo_event_factory(value_read_contract.version("0.0.1")).accepts(
-        ...     source="com.example.client", subject="s", data={"key": "apples"})
-        >>> run = asyncio.run(broker.run(event))
-        >>> run.final.domain is None
-        True
-        >>> [(kept.domain, kept.event.type) for kept in run.domained]
-        [('audit', 'evt.value.read.success')]
-    """
-
-    domain: str
-    event: ArvoEvent
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerError:
-    """An error raised while handling ``event`` (a violation, or a routing problem).
-
-    Example:
-        >>> from arvo_ray.core import create_arvo_event
-        >>> broker = SimpleEventBroker(on_error=lambda error, event: None)
-        >>> event = create_arvo_event(source="com.example.client", type="com.nobody.home",
-        ...                           subject="s", data={})
-        >>> asyncio.run(broker.publish(event))
-        >>> broker.errors
-        [BrokerError(error=LookupError('No handlers registered for event type: com.nobody.home'),
-                     event=ArvoEvent(type='com.nobody.home', ...))]
-    """
-
-    error: BaseException
-    event: ArvoEvent
-
-
-@dataclass(slots=True)
-class BrokerRun:
-    """Everything one :meth:`SimpleEventBroker.run` produced.
-
-    Attributes:
-        final: The last event delivered back to the caller (the initial event's ``source``).
-        outputs: Every event delivered back to the caller, in order.
-        domained: Events for other domains that no ``on_domained_events`` callback took.
-        errors: Errors and violations raised while the chain ran, with their events.
-        events: Every event published during the run, in publish order.
-
-    Example:
-        >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
-        >>> from arvo_ray.examples.number_domain import (
-        ...     build_number_domain, number_modifier_contract)
-        >>> broker = SimpleEventBroker(build_number_domain().all, on_error=lambda e, ev: None)
-        >>> factory = create_arvo_orchestrator_event_factory(
-        ...     number_modifier_contract.version("0.0.1"))
-        >>> init = factory.init(source="com.example.client", data={
-        ...     "parentSubject$$": None, "init": 5, "modifier": 2, "operation": "increment",
-        ...     "trend": "linear"})
-        >>> run = asyncio.run(broker.run(init))
-        >>> run.final.type, run.final.data
-        ('arvo.orc.number.modifier.done', {'success': True, 'error': [], 'final': 7})
-        >>> [event.type for event in run.events]
-        ['arvo.orc.number.modifier', 'com.value.write', 'evt.value.write.success', 'arvo.orc.inc',
-         'com.notif.test', 'com.value.read', 'evt.value.read.success', 'com.increment.number',
-         'evt.increment.number.success', 'arvo.orc.inc.done', 'arvo.orc.number.modifier.done']
-
-        Version 0.0.1 also sends a notification nobody subscribes to; it is kept, not lost:
-
-        >>> [(type(error.error).__name__, error.event.type) for error in run.errors]
-        [('LookupError', 'com.notif.test')]
-    """
-
-    final: ArvoEvent | None = None
-    outputs: list[ArvoEvent] = field(default_factory=list)
-    domained: list[DomainedEvent] = field(default_factory=list)
-    errors: list[BrokerError] = field(default_factory=list)
-    events: list[ArvoEvent] = field(default_factory=list)
+class _NoSubscriber(LookupError):
+    """No handler subscribes to the event's ``to``: for a run, an output, not an error."""
 
 
 async def _maybe_await(value: Any) -> None:
@@ -153,8 +65,12 @@ class SimpleEventBroker:
             events; by default they are logged. Either way they are kept in :attr:`errors`.
         on_domained_events: ``fn(domain=..., event=..., broker=...)`` for events addressed to
             another domain; without it they are kept in :attr:`domained` and in each
-            :class:`BrokerRun`.
+            :class:`~arvo_ray.broker.RunResult`.
         max_queue_size: ``publish`` raises when this many events wait (runaway loops fail fast).
+
+    ``run`` returns the same :class:`~arvo_ray.broker.RunResult` as ``ArvoRuntime.run`` does
+    on Ray, and ``run_async`` is spelled as on the runtime, so code written against one runs
+    against the other.
 
     Example:
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
@@ -189,8 +105,12 @@ class SimpleEventBroker:
         self.on_error = on_error
         self.on_domained_events = on_domained_events
         self.events: list[ArvoEvent] = []
-        self.errors: list[BrokerError] = []
-        self.domained: list[DomainedEvent] = []
+        self.errors: list[DeadLetter] = []
+        self.domained: list[ArvoEvent] = []
+        # Events no one subscribed to, late events and redeliveries, for the runs' results.
+        self._unrouted: list[ArvoEvent] = []
+        self._late: list[ArvoEvent] = []
+        self._redelivered: list[ArvoEvent] = []
         self._subscribers: dict[str, list[Listener]] = {}
         self._queue: deque[ArvoEvent] = deque()
         self._draining = False
@@ -284,8 +204,9 @@ class SimpleEventBroker:
     async def _deliver(self, event: ArvoEvent) -> None:
         listeners = list(self._subscribers.get(event.to or "", ()))
         if not listeners:
+            self._unrouted.append(event)
             await self._report(
-                LookupError(f"No handlers registered for event type: {event.to}"), event
+                _NoSubscriber(f"No handlers registered for event type: {event.to}"), event
             )
             return
         token = _inside_listener.set(True)
@@ -303,7 +224,7 @@ class SimpleEventBroker:
                 await self._report(result, event)
 
     async def _report(self, error: BaseException, event: ArvoEvent) -> None:
-        self.errors.append(BrokerError(error=error, event=event))
+        self.errors.append(DeadLetter(error=error, event=event))
         if self.on_error is not None:
             await _maybe_await(self.on_error(error, event))
             return
@@ -314,6 +235,12 @@ class SimpleEventBroker:
     def _listener_for(self, handler: IArvoEventHandler) -> Listener:
         async def listener(event: ArvoEvent, publish: Publish) -> None:
             result = await handler.execute(event, otel_inherit="event")
+            if result.orphan:
+                await self._report(OrphanEventError(result.orphan), event)
+            if result.late:
+                self._late.append(event)
+            if result.duplicate:
+                self._redelivered.append(event)
             for produced in result.events:
                 if produced.domain:
                     await self._route_domained(produced)
@@ -327,15 +254,20 @@ class SimpleEventBroker:
         if self.on_domained_events is not None:
             await _maybe_await(self.on_domained_events(domain=domain, event=event, broker=self))
             return
-        self.domained.append(DomainedEvent(domain=domain, event=event))
+        self.domained.append(event)
         _logger.info(
             "Event for domain %r kept (no on_domained_events callback)",
             domain,
             extra={"arvo": {**event_log_fields(event), "domain": domain}},
         )
 
-    async def run(self, event: ArvoEvent) -> BrokerRun:
-        """Publish ``event``, run the chain to its end, and return everything it produced.
+    async def run(self, event: ArvoEvent, *, trace: bool = False) -> RunResult:
+        """Publish ``event``, run the chain to its end, and return what it produced.
+
+        The result reads as on Ray: ``final`` is the last event that came back to the event's
+        ``source``; ``outputs`` are the events no handler here subscribes to (answers
+        included); ``errors`` the dead letters; ``trace`` (with ``trace=True``) every event
+        published, in order.
 
         Raises:
             ValueError: ``event.source`` is one of the handlers' topics (the answer would be
@@ -346,29 +278,51 @@ class SimpleEventBroker:
                 "The event source cannot be one of the handlers in the broker. Please update "
                 f"the event.source, the given is '{event.source}'"
             )
-        outcome = BrokerRun()
-        first_event, first_error, first_domained = (
-            len(self.events),
-            len(self.errors),
-            len(self.domained),
-        )
+        started = perf_counter()
+        answers: list[ArvoEvent] = []
 
         def catch(answer: ArvoEvent, _publish: Publish) -> None:
             # Answers keep the subject of the request (a workflow's completion carries its
             # init subject), which keeps overlapping runs from taking each other's answers.
             if answer.subject == event.subject:
-                outcome.outputs.append(answer)
+                answers.append(answer)
 
+        marks = [len(kept) for kept in self._kept()]
         unsubscribe = self.subscribe(event.source, catch)
         try:
             await self.publish(event)
         finally:
             unsubscribe()
-        outcome.final = outcome.outputs[-1] if outcome.outputs else None
-        outcome.events = self.events[first_event:]
-        outcome.errors = self.errors[first_error:]
-        outcome.domained = self.domained[first_domained:]
-        return outcome
+        events, errors, domained, unrouted, late, redelivered = (
+            kept[mark:] for kept, mark in zip(self._kept(), marks, strict=True)
+        )
+        position = {id(item): index for index, item in enumerate(events)}
+        outputs = sorted([*answers, *unrouted], key=lambda item: position.get(id(item), 0))
+        return RunResult(
+            final=answers[-1] if answers else None,
+            outputs=outputs,
+            errors=[letter for letter in errors if not isinstance(letter.error, _NoSubscriber)],
+            domained=list(domained),
+            hops=len(events) - len(outputs),
+            seconds=perf_counter() - started,
+            trace=list(events) if trace else None,
+            redelivered=bool(redelivered),
+            late=list(late),
+        )
+
+    async def run_async(self, event: ArvoEvent, *, trace: bool = False) -> RunResult:
+        """:meth:`run`, under the name ``ArvoRuntime`` gives its awaitable run."""
+        return await self.run(event, trace=trace)
+
+    def _kept(self) -> tuple[list[Any], ...]:
+        return (
+            self.events,
+            self.errors,
+            self.domained,
+            self._unrouted,
+            self._late,
+            self._redelivered,
+        )
 
     async def resolve(self, event: ArvoEvent) -> ArvoEvent | None:
         """Run the chain started by ``event``; return the last event that came back to its source."""
@@ -390,7 +344,7 @@ def create_simple_event_broker(
             events (default: log them). They are also kept in ``broker.errors``.
         on_domained_events: ``fn(domain=..., event=..., broker=...)`` for events addressed to
             another domain; without it they are kept in ``broker.domained`` and in each
-            :class:`BrokerRun`.
+            :class:`~arvo_ray.broker.RunResult`.
         max_queue_size: Bound on queued events.
 
     Example:

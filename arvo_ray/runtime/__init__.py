@@ -4,17 +4,16 @@ This is the only package that imports ``ray``; it places the pure core onto task
 and never re-decides a rule of it.
 """
 
-from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
-from arvo_ray.runtime._outcome import (
+from arvo_ray._results import (
     AnswerTimeoutError,
     DeadLetter,
     OrphanEventError,
     RunResult,
-    RuntimeStats,
-    StepOutcome,
     WorkflowRecord,
     WorkflowStalledError,
 )
+from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
+from arvo_ray.runtime._outcome import RuntimeStats, StepOutcome
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
 
 __all__ = [

@@ -38,6 +38,13 @@ from typing import Any
 
 import ray
 
+from arvo_ray._results import (
+    AnswerTimeoutError,
+    DeadLetter,
+    OrphanEventError,
+    RunResult,
+    WorkflowStalledError,
+)
 from arvo_ray.core import (
     ArvoEvent,
     ArvoOrchestrationSubject,
@@ -48,14 +55,7 @@ from arvo_ray.memory import MemoryBackendError
 from arvo_ray.runtime._actors import run_handler_batch
 from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._config import BrokerConfig
-from arvo_ray.runtime._outcome import (
-    AnswerTimeoutError,
-    DeadLetter,
-    OrphanEventError,
-    RunResult,
-    StepOutcome,
-    WorkflowStalledError,
-)
+from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
 from arvo_ray.telemetry import (
     collect_metrics,

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import ray
 from pydantic import ValidationError
 
+from arvo_ray._results import DeadLetter, RunResult, WorkflowRecord
 from arvo_ray.core import ArvoEvent, ContractViolation, format_validation_error
 from arvo_ray.core._primitives import quote
 from arvo_ray.handler import IArvoEventHandler
@@ -26,7 +27,7 @@ from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMe
 from arvo_ray.runtime._broker import BrokerActor
 from arvo_ray.runtime._config import BrokerConfig
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
-from arvo_ray.runtime._outcome import DeadLetter, RunResult, RuntimeStats, WorkflowRecord
+from arvo_ray.runtime._outcome import RuntimeStats
 from arvo_ray.runtime._sync import run_sync
 from arvo_ray.telemetry import TelemetryConfig, flush_telemetry, install_telemetry
 from arvo_ray.workflow import ArvoOrchestrator, ArvoResumable, WorkflowHandler

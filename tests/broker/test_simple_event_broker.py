@@ -16,9 +16,9 @@ import pytest
 from pydantic import BaseModel
 
 from arvo_ray.broker import (
-    BrokerError,
-    BrokerRun,
-    DomainedEvent,
+    DeadLetter,
+    OrphanEventError,
+    RunResult,
     SimpleEventBroker,
     create_simple_event_broker,
 )
@@ -393,7 +393,7 @@ class TestErrors:
         assert str(error) == recorded["msg"]
         assert (failed.type, failed.to) == (recorded["type"], recorded["to"])
         assert delivered == ["com.t.known"]
-        assert broker.errors == [BrokerError(error=error, event=failed)]
+        assert broker.errors == [DeadLetter(error=error, event=failed)]
 
     async def test_default_on_error_logs_and_keeps(self, caplog: pytest.LogCaptureFixture) -> None:
         """Without on_error the failure is logged on ``arvo_ray.broker`` and kept."""
@@ -447,7 +447,7 @@ class TestErrors:
         assert isinstance(error, ContractViolation)
         assert failed is bad
         assert run.final is None
-        assert run.errors == [BrokerError(error=error, event=bad)]
+        assert run.errors == [DeadLetter(error=error, event=bad)]
 
     async def test_user_raised_violation_reaches_on_error(self) -> None:
         """An ExecutionViolation from the implementation is not turned into an event."""
@@ -515,19 +515,16 @@ class TestDomainedEvents:
         assert got == ["ext.dom"]
 
     async def test_without_callback_they_are_kept_and_returned(self) -> None:
-        """No callback: kept in ``broker.domained`` and returned in ``BrokerRun.domained``."""
+        """No callback: kept in ``broker.domained`` and returned in ``RunResult.domained``."""
         broker = create_simple_event_broker([echo_handler(domain=["ext.a", "ext.b"])])
         local = broker.subscribe("evt.test.echo.success", lambda e, publish: None)
-        run = await broker.run(echo_request(5))
+        run = await broker.run(echo_request(5), trace=True)
         local()
-        assert [(d.domain, d.event.domain) for d in run.domained] == [
-            ("ext.a", "ext.a"),
-            ("ext.b", "ext.b"),
-        ]
-        assert all(isinstance(d, DomainedEvent) for d in run.domained)
+        assert [d.domain for d in run.domained] == ["ext.a", "ext.b"]
+        assert all(isinstance(d, ArvoEvent) for d in run.domained)
         assert broker.domained == run.domained
         assert run.final is None
-        assert [e.type for e in run.events] == ["com.test.echo"]
+        assert [e.type for e in (run.trace or [])] == ["com.test.echo"]
         second = await broker.run(echo_request(6))
         assert len(second.domained) == 2  # each run reports its own
         assert len(broker.domained) == 4
@@ -555,15 +552,68 @@ class TestResolve:
         assert broker.subscriber_count(CALLER) == 0
 
     async def test_run_reports_everything(self) -> None:
-        """``BrokerRun``: final, outputs, every published event, errors, domained."""
+        """``RunResult`` (as on Ray): final, outputs, hops, trace, errors, domained."""
         broker = create_simple_event_broker([echo_handler()])
         request = echo_request(3)
-        run = await broker.run(request)
-        assert isinstance(run, BrokerRun)
+        run = await broker.run(request, trace=True)
+        assert isinstance(run, RunResult)
         assert run.final is not None
         assert run.outputs == [run.final]
-        assert run.events == [request, run.final]
-        assert run.errors == [] and run.domained == []
+        assert run.trace == [request, run.final]
+        assert run.hops == 1 and run.seconds > 0
+        assert run.errors == [] and run.domained == [] and run.late == []
+        assert (await broker.run(request)).trace is None  # only when asked for
+
+    async def test_run_async_is_run_under_the_runtime_s_name(self) -> None:
+        """Code written for ``ArvoRuntime.run_async`` runs against the in-process broker."""
+        broker = create_simple_event_broker([echo_handler()])
+        result = await broker.run_async(echo_request(4), trace=True)
+        assert result.final is not None and result.final.data == {"value": 4}
+        assert result.trace is not None and len(result.trace) == 2
+
+    async def test_orphans_are_dead_letters_and_late_events_are_counted(self) -> None:
+        """As on Ray: an event for no workflow instance is an ``OrphanEventError``; one for a
+        finished workflow is late."""
+        from arvo_ray.core import create_arvo_orchestrator_event_factory
+        from arvo_ray.examples.number_domain import (
+            build_number_domain,
+            increment_orchestrator_contract,
+        )
+
+        domain = build_number_domain()
+        domain.store["k"] = 1
+        broker = create_simple_event_broker(domain.all, on_error=Recorder().on_error)
+        init = create_arvo_orchestrator_event_factory(
+            increment_orchestrator_contract.version("0.0.1")
+        ).init(
+            source=CALLER,
+            data={"parentSubject$$": None, "key": "k", "modifier": 1, "trend": "linear"},
+        )
+        reply = create_arvo_event_factory(value_read_contract.version("0.0.1")).emits(
+            subject=init.subject,
+            source=CALLER,
+            type="evt.value.read.success",
+            to="arvo.orc.inc",
+            data={"key": "k", "value": 1},
+        )
+        orphan = await broker.run(reply)
+        [letter] = orphan.errors
+        assert isinstance(letter.error, OrphanEventError) and letter.event is reply
+        done = await broker.run(init)
+        assert done.final is not None and done.final.data["final"] == 2
+        late = await broker.run(reply)
+        assert late.late == [reply] and late.errors == []
+
+    async def test_events_no_one_subscribes_to_are_outputs_not_errors(self) -> None:
+        """As on Ray: an event with no subscriber comes back in ``outputs``; the broker's own
+        log still reports it (``broker.errors``, ``on_error``), as the original does."""
+        recorder = Recorder()
+        broker = create_simple_event_broker([echo_handler()], on_error=recorder.on_error)
+        run = await broker.run(event("com.t.nobody"))
+        assert [e.to for e in run.outputs] == ["com.t.nobody"]
+        assert run.errors == [] and run.final is None and run.hops == 0
+        ((error, _),) = recorder.errors
+        assert isinstance(error, LookupError)
 
     async def test_resolve_with_a_handler_source_is_rejected(self) -> None:
         """The caller cannot be one of the handlers (its answer would be handled, not returned)."""
@@ -598,20 +648,21 @@ class TestResolve:
         """A → B → C → caller: each hop runs once, in order, and the answer comes back."""
         broker = create_simple_event_broker(chain_handlers())
         start = chain_start()
-        run = await broker.run(start)
+        run = await broker.run(start, trace=True)
         assert run.final is not None
         assert run.final.type == "evt.chain.done"
         assert run.final.data == {"trail": ["a", "b", "c"]}
         assert run.final.to == CALLER
         assert run.final.subject == start.subject
-        assert [e.type for e in run.events] == [
+        trace = run.trace or []
+        assert [e.type for e in trace] == [
             "com.chain.a",
             "com.chain.b",
             "com.chain.c",
             "evt.chain.done",
         ]
         # Causality: each event answers the previous one.
-        assert [e.parentid for e in run.events[1:]] == [e.id for e in run.events[:-1]]
+        assert [e.parentid for e in trace[1:]] == [e.id for e in trace[:-1]]
 
     async def test_concurrent_resolves_each_get_their_own_answer(self) -> None:
         """Overlapping runs from one caller are told apart (answers keep the request subject)."""

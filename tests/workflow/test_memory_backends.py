@@ -98,9 +98,9 @@ async def test_should_store_json_records_for_a_whole_nested_run(
 ) -> None:
     """Every record written during a nested run (parent and child) is plain JSON."""
     init = nm_init("decrement")
-    run = await broker.run(init)
+    run = await broker.run(init, trace=True)
     assert run.final is not None and run.final.data["final"] == -3
-    subjects = {e.subject for e in run.events}
+    subjects = {e.subject for e in run.trace}
     assert len(subjects) == 2
     for subject in subjects:
         record = await memory.read(subject)
@@ -192,10 +192,10 @@ async def test_should_see_records_written_by_another_memory_object(tmp_path: Pat
     """Records of a nested run are visible to a second SQLite memory on the same file."""
     writer = SQLiteMachineMemory(tmp_path / "shared.db")
     run = await create_simple_event_broker(build_number_domain(memory=writer).all).run(
-        nm_init("decrement")
+        nm_init("decrement"), trace=True
     )
     reader = SQLiteMachineMemory(tmp_path / "shared.db")
-    for subject in {e.subject for e in run.events}:
+    for subject in {e.subject for e in run.trace}:
         assert await reader.read(subject) == await writer.read(subject)
     writer.close()
     reader.close()

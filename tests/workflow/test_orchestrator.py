@@ -588,16 +588,16 @@ async def test_should_complete_with_failure_when_a_service_reports_an_error(
 ) -> None:
     """A service's sys error is an ordinary event: the machine completes with success false."""
     init = inc_init("missing")
-    run = await broker.run(init)
-    assert [e.type for e in run.events] == [
+    run = await broker.run(init, trace=True)
+    assert [e.type for e in run.trace] == [
         "arvo.orc.inc",
         "com.value.read",
         "sys.com.value.read.error",
         "arvo.orc.inc.done",
     ]
-    error_event = run.events[2]
+    error_event = run.trace[2]
     assert error_event.to == "arvo.orc.inc"
-    assert error_event.parentid == run.events[1].id
+    assert error_event.parentid == run.trace[1].id
     assert error_event.dataschema == "#/test/handler/value/read/0.0.0"
     done = run.final
     assert done is not None

@@ -121,16 +121,16 @@ async def test_should_match_the_recorded_broker_order_of_the_original(
     recorded = VECTORS["broker_order"]
     recorded_init = VECTORS["nm_init"]
     init = nm_init("decrement", domain="test.domain")
-    run = await broker.run(init)
-    assert len(run.events) == len(recorded) == 11
+    run = await broker.run(init, trace=True)
+    assert len(run.trace) == len(recorded) == 11
 
     recorded_child = next(r for r in recorded if r["subject_orch"] == "arvo.orc.dec")
     ours_child = next(
-        e for e in run.events if decode(e.subject)["orchestrator"]["name"] == "arvo.orc.dec"
+        e for e in run.trace if decode(e.subject)["orchestrator"]["name"] == "arvo.orc.dec"
     )
     recorded_ids = [r["id"] for r in recorded]
-    ours_ids = [e.id for e in run.events]
-    for ours, theirs in zip(run.events, recorded, strict=True):
+    ours_ids = [e.id for e in run.trace]
+    for ours, theirs in zip(run.trace, recorded, strict=True):
         subject = decode(ours.subject)
         assert ours.type == theirs["type"]
         assert ours.source == theirs["source"]
@@ -159,7 +159,7 @@ async def test_should_derive_child_subjects_deterministically() -> None:
     """Replaying a run on fresh memories gives the same child subject and the same event ids."""
     init = nm_init("decrement")
     runs = [
-        (await create_simple_event_broker(build_number_domain().all).run(init)).events
+        (await create_simple_event_broker(build_number_domain().all).run(init, trace=True)).trace
         for _ in range(2)
     ]
     assert [e.id for e in runs[0]] == [e.id for e in runs[1]]
@@ -278,7 +278,13 @@ async def test_should_run_an_independent_root_orchestration_next_to_a_child(
     assert len(final) == 1
     assert final[0].to == CALLER
     assert final[0].data == {"success": True, "error": [], "final": 4}
-    assert [str(error.error) for error in broker.errors] == []
+    # The parent owns no instance of the independent run: its completion is an orphan event
+    # there (the original ignores it silently).
+    [orphan] = broker.errors
+    assert orphan.event == root_done
+    assert str(orphan.error) == (
+        "the subject names orchestrator 'arvo.orc.inc', not 'arvo.orc.number.modifier'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -294,7 +300,7 @@ async def test_should_complete_with_failure_when_the_first_write_fails(
 ) -> None:
     """A failed or raising value.write routes the parent to ``error``: success false."""
     init = nm_init("decrement", init=value)
-    run = await broker.run(init)
+    run = await broker.run(init, trace=True)
     done = run.final
     assert done is not None
     assert done.type == "arvo.orc.number.modifier.done"
@@ -302,7 +308,7 @@ async def test_should_complete_with_failure_when_the_first_write_fails(
     assert done.data["final"] == 0
     [error] = done.data["error"]
     assert (error["errorName"], error["errorMessage"]) == (error_name, message)
-    assert "arvo.orc.dec" not in [e.type for e in run.events]
+    assert "arvo.orc.dec" not in [e.type for e in run.trace]
 
 
 def _failing_decrement(memory: IMachineMemory) -> ArvoOrchestrator:
@@ -325,10 +331,10 @@ async def test_should_route_a_child_system_error_to_the_parent(memory: IMachineM
     domain = build_number_domain(memory=memory)
     flows = [_failing_decrement(memory) if h.source == "arvo.orc.dec" else h for h in domain.all]
     init = nm_init("decrement")
-    run = await create_simple_event_broker(flows).run(init)
+    run = await create_simple_event_broker(flows).run(init, trace=True)
 
-    child_call = next(e for e in run.events if e.type == "arvo.orc.dec")
-    [error] = [e for e in run.events if e.type == "sys.arvo.orc.dec.error"]
+    child_call = next(e for e in run.trace if e.type == "arvo.orc.dec")
+    [error] = [e for e in run.trace if e.type == "sys.arvo.orc.dec.error"]
     assert error.subject == init.subject
     assert error.to == "arvo.orc.number.modifier"
     # The child's init failed, so the error answers the child's init event.
@@ -347,8 +353,8 @@ async def test_should_ignore_a_late_child_completion_once_the_parent_is_done(
 ) -> None:
     """A child's completion reaching a finished parent again produces nothing more."""
     init = nm_init("decrement")
-    run = await broker.run(init)
-    child_done = next(e for e in run.events if e.type == "arvo.orc.dec.done")
+    run = await broker.run(init, trace=True)
+    child_done = next(e for e in run.trace if e.type == "arvo.orc.dec.done")
     nm = next(h for h in broker.handlers if h.source == "arvo.orc.number.modifier")
     late = create_arvo_event(
         source=child_done.source,

@@ -302,7 +302,7 @@ async def test_should_store_the_nested_parent_like_the_original(
 ) -> None:
     """``nm_state``: the number.modifier record after its child completed."""
     init = nm_init("decrement", domain="test.domain")
-    run = await broker.run(init)
+    run = await broker.run(init, trace=True)
     ours = await memory.read(init.subject)
     theirs = copy.deepcopy(VECTORS["nm_state"])
     assert ours is not None
@@ -328,7 +328,7 @@ async def test_should_store_the_nested_parent_like_the_original(
 
     consumed = ours["events"]["consumed"]
     assert_event_like(consumed, theirs["events"]["consumed"])
-    child_done = next(e for e in run.events if e.type == "arvo.orc.dec.done")
+    child_done = next(e for e in run.trace if e.type == "arvo.orc.dec.done")
     assert consumed == child_done.to_dict()
     [produced] = ours["events"]["produced"]
     assert_event_like(produced, theirs["events"]["produced"][0])
@@ -408,12 +408,14 @@ def test_should_analyse_locking_like_the_original(memory: IMachineMemory) -> Non
 async def test_should_report_the_same_broker_errors_as_the_original(
     memory: IMachineMemory,
 ) -> None:
-    """``broker_errors``: the unsubscribed notification is reported, as in the original."""
+    """``broker_errors``: the unsubscribed notification is reported, as in the original (by
+    the broker; a run returns it among its outputs, as on Ray)."""
     broker = create_simple_event_broker(build_number_domain(memory=memory).all)
-    run = await broker.run(nm_init("decrement", domain="test.domain"))
+    run = await broker.run(nm_init("decrement", domain="test.domain"), trace=True)
     recorded = VECTORS["broker_errors"]
-    ours = [(str(e.error), e.event.type, e.event.to) for e in run.errors]
+    ours = [(str(e.error), e.event.type, e.event.to) for e in broker.errors]
+    assert [e.type for e in run.outputs] == ["com.notif.test", "arvo.orc.number.modifier.done"]
     # The original also reported the completion, as its test had no subscriber on the caller.
     assert ours == [(r["msg"], r["type"], r["to"]) for r in recorded if r["to"] != CALLER]
-    assert [e.type for e in run.events][-1] == "arvo.orc.number.modifier.done"
+    assert [e.type for e in run.trace][-1] == "arvo.orc.number.modifier.done"
     assert run.final is not None and run.final.to == CALLER
