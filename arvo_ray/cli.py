@@ -52,7 +52,7 @@ def _demo(args: argparse.Namespace) -> int:
         build_number_domain,
         number_modifier_contract,
     )
-    from arvo_ray.runtime import ArvoRuntime
+    from arvo_ray.runtime import ArvoRuntime, Instance, Sharded
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="arvo-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -83,12 +83,12 @@ def _demo(args: argparse.Namespace) -> int:
             },
         )
 
+    placement = Sharded(num_hosts=args.hosts) if args.placement == "sharded" else Instance()
     runtime = ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
-        placement=args.placement,
+        workflows=domain.workflows,
+        placement=placement,
         sqlite_path=str(memory_path),
-        num_hosts=args.hosts,
     )
     try:
         print(f"  runtime: {runtime.name} (placement={args.placement})\n")
@@ -105,9 +105,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(
             f"\nResult: {result.final.type} {json.dumps(result.final.data)}  ({result.hops} hops, {result.seconds * 1000:.0f} ms)"
         )
-        record = runtime.state(first.subject) or {}
+        record = runtime.record(first.subject)
+        status, value = (record.status, record.get("value")) if record else (None, None)
         print(
-            f"Stored record: status={record.get('status')} value={record.get('value')} subject={_short_subject(first.subject)}"
+            f"Stored record: status={status} value={value} subject={_short_subject(first.subject)}"
         )
         if args.workflows > 1:
             events = [init_event(i) for i in range(args.workflows)]

@@ -38,7 +38,7 @@ from arvo_ray.examples.number_domain import (
     build_number_domain,
     increment_orchestrator_contract,
 )
-from arvo_ray.runtime import ArvoRuntime
+from arvo_ray.runtime import ArvoRuntime, Instance, Sharded
 from arvo_ray.telemetry import TelemetryConfig
 
 HOPS_PER_WORKFLOW = 5
@@ -197,9 +197,8 @@ def main() -> None:
     def sharded_runtime(label: str, **options: Any) -> ArvoRuntime:
         runtime = ArvoRuntime(
             handlers=domain.handlers,
-            orchestrators=domain.orchestrators,
-            placement="sharded",
-            num_hosts=2,
+            workflows=domain.workflows,
+            placement=Sharded(num_hosts=2),
             name=f"bench-{label}-{os.getpid()}",
             namespace="arvo-bench",
             sqlite_path=workdir / f"{label}.sqlite3",
@@ -258,9 +257,8 @@ def main() -> None:
 
     instance = ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
-        placement="instance",
-        max_live_instances=args.cap,
+        workflows=domain.workflows,
+        placement=Instance(max_live=args.cap),
         namespace="arvo-bench",
         name=f"bench-instance-{os.getpid()}",
         sqlite_path=workdir / "instance.sqlite3",

@@ -25,7 +25,7 @@ from arvo_ray.examples.number_domain import (
     build_number_domain,
     number_modifier_contract,
 )
-from arvo_ray.runtime import ArvoRuntime
+from arvo_ray.runtime import ArvoRuntime, Sharded
 
 
 def main() -> int:
@@ -52,12 +52,13 @@ def main() -> int:
     ]
     runtime = ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
-        placement="sharded",
-        num_hosts=2,
+        workflows=domain.workflows,
+        placement=Sharded(
+            num_hosts=2,
+            host_options=[{"resources": {"worker_a": 1}}, {"resources": {"worker_b": 1}}],
+        ),
         namespace="arvo-multinode",
         sqlite_path=workdir / "memory.sqlite3",
-        host_options=[{"resources": {"worker_a": 1}}, {"resources": {"worker_b": 1}}],
     )
     try:
         results = runtime.run_many(events, progress=False, timeout=600)

@@ -12,6 +12,7 @@ from arvo_ray._results import (
     WorkflowRecord,
     WorkflowStalledError,
 )
+from arvo_ray.runtime._config import Instance, Sharded
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
 from arvo_ray.runtime._outcome import RuntimeStats, StepOutcome
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
@@ -21,10 +22,12 @@ __all__ = [
     "AnswerTimeoutError",
     "ArvoRuntime",
     "DeadLetter",
+    "Instance",
     "MemoryActor",
     "OrphanEventError",
     "RunResult",
     "RuntimeStats",
+    "Sharded",
     "StepOutcome",
     "WorkflowRecord",
     "WorkflowStalledError",

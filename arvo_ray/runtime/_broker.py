@@ -54,7 +54,7 @@ from arvo_ray.core import (
 from arvo_ray.memory import MemoryBackendError
 from arvo_ray.runtime._actors import run_handler_batch
 from arvo_ray.runtime._batcher import Batcher
-from arvo_ray.runtime._config import BrokerConfig
+from arvo_ray.runtime._config import BrokerConfig, Sharded
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
 from arvo_ray.telemetry import (
@@ -202,9 +202,9 @@ class BrokerActor:
             )
         self.memory = config.memory.for_owner(f"{config.name}-broker-{uuid.uuid4().hex[:8]}")
         self.placement: ShardedPlacement | InstancePlacement = (
-            ShardedPlacement(config)
-            if config.placement == "sharded"
-            else InstancePlacement(config, self.memory)
+            ShardedPlacement(config, config.placement)
+            if isinstance(config.placement, Sharded)
+            else InstancePlacement(config, config.placement, self.memory)
         )
         self.slots = asyncio.Semaphore(config.max_in_flight)
         self.dead_letters: deque[DeadLetter] = deque(maxlen=config.keep_last)
@@ -528,7 +528,9 @@ class BrokerActor:
     ) -> StepOutcome:
         """One call to a handler task or workflow actor, within the in-flight bound."""
         async with self.slots:
-            with routing_span(event, attributes={"arvo.runtime.placement": self.config.placement}):
+            with routing_span(
+                event, attributes={"arvo.runtime.placement": self.config.placement.kind}
+            ):
                 try:
                     outcome = await submit()
                 except Exception as error:  # a dead worker after Ray's retries, etc.
@@ -610,7 +612,7 @@ class BrokerActor:
             "handler_batches": batches,
             "dead_letters": len(self.dead_letters),
             "waiting_runs": sum(len(w) for w in self.waiters.values()),
-            "placement": self.config.placement,
+            "placement": self.config.placement.kind,
             **self.placement.stats(),
         }
 

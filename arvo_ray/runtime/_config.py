@@ -1,7 +1,11 @@
-"""``BrokerConfig``: everything a broker actor needs, shipped to it once at creation."""
+"""The runtime's configuration values: the placement of workflow instances (``Sharded`` or
+``Instance``, each with only its own options) and ``BrokerConfig``, everything a broker actor
+needs, shipped to it once at creation. Nothing here imports Ray.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -10,9 +14,101 @@ from arvo_ray.memory import IMachineMemory
 from arvo_ray.telemetry import TelemetryConfig
 from arvo_ray.workflow import WorkflowHandler
 
-__all__ = ["BrokerConfig", "Placement"]
+__all__ = ["BrokerConfig", "Instance", "Placement", "Sharded", "placement_of"]
 
-Placement = Literal["instance", "sharded"]
+
+@dataclass(frozen=True, slots=True)
+class Sharded:
+    """``num_hosts`` host actors, each hosting every instance whose subject hashes to it.
+
+    The throughput mode: each Ray actor is a whole worker process, so thousands of concurrent
+    workflows are multiplexed over a few.
+
+    Args:
+        num_hosts: How many host actors.
+        host_options: Ray actor options per host (cycled), e.g.
+            ``[{"resources": {"worker_a": 1}}, {"resources": {"worker_b": 1}}]``.
+
+    Example:
+        >>> Sharded(num_hosts=4)
+        Sharded(num_hosts=4, host_options=())
+        >>> Sharded(num_hosts=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Sharded(num_hosts=0): num_hosts must be at least 1
+    """
+
+    num_hosts: int = 2
+    host_options: Sequence[Mapping[str, Any]] = ()
+
+    kind: Literal["sharded"] = field(default="sharded", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.num_hosts, bool) or not isinstance(self.num_hosts, int):
+            raise TypeError(f"Sharded(num_hosts=...) takes an int, got {self.num_hosts!r}")
+        if self.num_hosts < 1:
+            raise ValueError(f"Sharded(num_hosts={self.num_hosts}): num_hosts must be at least 1")
+        object.__setattr__(self, "host_options", tuple(dict(o) for o in self.host_options))
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One named Ray actor per workflow instance, at most ``max_live`` alive at once.
+
+    An instance actor is passivated when its workflow finishes, after ``idle_timeout`` seconds
+    without events, or to make room (least recently used first); the next event re-activates
+    it from memory. The mode for few, long-lived workflows, and for looking into one instance.
+
+    Args:
+        max_live: Cap on live instance actors.
+        idle_timeout: Seconds after which an idle instance actor is passivated.
+        actor_options: Ray actor options of every instance actor, e.g.
+            ``{"scheduling_strategy": "SPREAD"}``.
+
+    Example:
+        >>> Instance(max_live=8, idle_timeout=5.0)
+        Instance(max_live=8, idle_timeout=5.0, actor_options={})
+    """
+
+    max_live: int = 16
+    idle_timeout: float = 30.0
+    actor_options: Mapping[str, Any] = field(default_factory=dict)
+
+    kind: Literal["instance"] = field(default="instance", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_live, bool) or not isinstance(self.max_live, int):
+            raise TypeError(f"Instance(max_live=...) takes an int, got {self.max_live!r}")
+        if self.max_live < 1:
+            raise ValueError(f"Instance(max_live={self.max_live}): max_live must be at least 1")
+        if not self.idle_timeout > 0:
+            raise ValueError(
+                f"Instance(idle_timeout={self.idle_timeout!r}): must be a positive number of seconds"
+            )
+        object.__setattr__(self, "actor_options", dict(self.actor_options))
+
+
+Placement = Sharded | Instance
+
+
+def placement_of(value: Placement | str) -> Placement:
+    """A placement value; ``"sharded"`` and ``"instance"`` stand for their defaults.
+
+    Raises:
+        ValueError: any other string.
+        TypeError: neither a placement nor a string.
+    """
+    if isinstance(value, Sharded | Instance):
+        return value
+    if value == "sharded":
+        return Sharded()
+    if value == "instance":
+        return Instance()
+    if isinstance(value, str):
+        raise ValueError(
+            f"placement must be Sharded(...), Instance(...), 'sharded' or 'instance'; got {value!r}"
+        )
+    raise TypeError(f"placement must be Sharded(...) or Instance(...), got {type(value).__name__}")
 
 
 @dataclass
@@ -29,15 +125,10 @@ class BrokerConfig:
     handlers: list[IArvoEventHandler]
     workflows: list[WorkflowHandler]
     memory: IMachineMemory
-    placement: Placement = "instance"
-    num_hosts: int = 2
-    max_live_instances: int = 16
-    idle_timeout: float = 30.0
+    placement: Placement = field(default_factory=Instance)
     max_in_flight: int = 4096
     max_batch: int = 64
     handler_options: dict[str, Any] = field(default_factory=dict)
-    host_options: list[dict[str, Any]] = field(default_factory=list)
-    instance_options: dict[str, Any] = field(default_factory=dict)
     keep_last: int = 10_000
     ack_delay: float = 2.0
     recovery_interval: float = 30.0

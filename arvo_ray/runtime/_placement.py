@@ -23,7 +23,7 @@ from arvo_ray.core import ArvoEvent, ArvoOrchestrationSubject
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._actors import WorkflowHostActor
 from arvo_ray.runtime._batcher import Batcher
-from arvo_ray.runtime._config import BrokerConfig
+from arvo_ray.runtime._config import BrokerConfig, Instance, Sharded
 from arvo_ray.runtime._host import WorkflowHost, acknowledge_all
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.telemetry import actor_activated, actor_passivated
@@ -84,16 +84,15 @@ async def _flush_telemetry(handles: list[Any]) -> None:
 class ShardedPlacement:
     """N host actors; an instance lives in the host its subject hashes to."""
 
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, placement: Sharded) -> None:
         self.config = config
-        self.names = [f"{config.name}-host-{index}" for index in range(config.num_hosts)]
+        self.names = [f"{config.name}-host-{index}" for index in range(placement.num_hosts)]
+        options = placement.host_options
         self.hosts = [
             _host_actor(
                 config,
                 name,
-                config.host_options[index % len(config.host_options)]
-                if config.host_options
-                else {},
+                dict(options[index % len(options)]) if options else {},
                 cache_entries=4096,
             )
             for index, name in enumerate(self.names)
@@ -160,14 +159,15 @@ class InstancePlacement:
     (least recently used first). The next event for it re-activates it from memory.
     """
 
-    def __init__(self, config: BrokerConfig, memory: IMachineMemory) -> None:
+    def __init__(self, config: BrokerConfig, placement: Instance, memory: IMachineMemory) -> None:
         self.config = config
+        self.options = placement
         # Events for finished instances (late ones, repeated inits) are answered here from the
         # record, without starting an actor for them: finished records never change.
         self.finished = WorkflowHost(
             config.workflows, memory, cache_entries=64, outbox=config.outbox
         )
-        self.cap = config.max_live_instances
+        self.cap = placement.max_live
         self.live: OrderedDict[str, _Instance] = OrderedDict()
         self.stopping: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Condition()
@@ -260,7 +260,7 @@ class InstancePlacement:
                     await asyncio.wait_for(self.changed.wait(), timeout=0.5)
 
     def _create(self, name: str) -> _Instance:
-        handle = _host_actor(self.config, name, self.config.instance_options, cache_entries=8)
+        handle = _host_actor(self.config, name, dict(self.options.actor_options), cache_entries=8)
         instance = _Instance(
             name=name,
             handle=handle,
@@ -310,7 +310,7 @@ class InstancePlacement:
     async def reap_idle(self) -> None:
         now = time.monotonic()
         for instance in list(self.live.values()):
-            if instance.idle and now - instance.last_used > self.config.idle_timeout:
+            if instance.idle and now - instance.last_used > self.options.idle_timeout:
                 self._retire_soon(instance.name, instance)
 
     def stats(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,18 +23,21 @@ from arvo_ray._results import DeadLetter, RunResult, WorkflowRecord
 from arvo_ray.core import ArvoEvent, ContractViolation, format_validation_error
 from arvo_ray.core._primitives import quote
 from arvo_ray.handler import IArvoEventHandler
-from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
+from arvo_ray.memory import (
+    DEFAULT_LOCK_TTL,
+    IMachineMemory,
+    SimpleMachineMemory,
+    SQLiteMachineMemory,
+)
 from arvo_ray.runtime._broker import BrokerActor
-from arvo_ray.runtime._config import BrokerConfig
+from arvo_ray.runtime._config import BrokerConfig, Placement, placement_of
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import RuntimeStats
 from arvo_ray.runtime._sync import run_sync
 from arvo_ray.telemetry import TelemetryConfig, flush_telemetry, install_telemetry
-from arvo_ray.workflow import ArvoOrchestrator, ArvoResumable, WorkflowHandler
+from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["ArvoRuntime", "checked_event", "default_memory_path"]
-
-Placement = Literal["instance", "sharded"]
 
 
 def default_memory_path(name: str) -> Path:
@@ -85,7 +88,7 @@ def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
     )
 
 
-def _check_handlers(handlers: Iterable[Any], kind: str, expected: tuple[type, ...]) -> list[Any]:
+def _checked(handlers: Iterable[Any], kind: str, expected: tuple[type, ...]) -> list[Any]:
     items = list(handlers)
     for item in items:
         if not isinstance(item, expected):
@@ -99,30 +102,25 @@ class ArvoRuntime:
 
     Args:
         handlers: Stateless handlers (``ArvoEventHandler``); each event runs as a Ray task.
-        orchestrators: ``ArvoOrchestrator`` workflows.
-        resumables: ``ArvoResumable`` workflows.
+        workflows: Orchestrators and resumables. Their own memory is not used: the runtime's
+            is.
         memory: Where workflow state lives. Default: a SQLite file (``sqlite_path``, else
             :func:`default_memory_path`) served by a memory actor on the head node. A
             ``SQLiteMachineMemory`` is served the same way; other memories (e.g.
             ``RedisMachineMemory``) are used directly by every workflow actor.
             ``SimpleMachineMemory`` is refused: it lives in one process.
-        placement: ``"instance"`` (one named actor per workflow instance, at most
-            ``max_live_instances`` alive) or ``"sharded"`` (``num_hosts`` host actors, each
-            hosting many instances: the throughput mode).
+        placement: :class:`Instance` (one named actor per workflow instance; the default) or
+            :class:`Sharded` (a few host actors, each hosting many instances: the throughput
+            mode); ``"instance"`` and ``"sharded"`` stand for their defaults.
         name: Prefix of this runtime's actor names (unique by default). Re-using a name
             re-attaches to that runtime's actors and memory.
         namespace: Ray namespace of the actors.
         address: Ray cluster address (default: ``RAY_ADDRESS`` or a new local cluster), used
             only when Ray is not initialised yet.
-        num_hosts: Host actors of the sharded placement.
-        max_live_instances: Cap on live instance actors (instance placement).
-        idle_timeout: Seconds after which an idle instance actor is passivated.
+        sqlite_path: The file of the default memory.
         max_in_flight: Bound on events being processed at once (backpressure).
         max_batch: Largest batch of events sent in one Ray call.
         handler_options: Ray options for handler tasks (default ``num_cpus=1``).
-        host_options: Ray options per host actor (cycled), e.g. ``[{"resources": {"a": 1}}]``.
-        instance_options: Ray options for instance actors, e.g. ``{"scheduling_strategy":
-            "SPREAD"}``.
         recovery_interval: Seconds between sweeps that re-publish events a crash left in a
             workflow's outbox (a sweep also runs whenever the broker (re)starts).
         recovery_age: Only outbox events older than this are re-published by periodic sweeps.
@@ -142,6 +140,10 @@ class ArvoRuntime:
             metrics.
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
 
+    Raises:
+        TypeError: a handler or workflow of the wrong kind.
+        ValueError: nothing to run, a ``SimpleMachineMemory``, or a bad placement.
+
     Example:
         >>> from arvo_ray.core import create_arvo_event_factory
         >>> from arvo_ray.examples.number_domain import increment_contract, increment_handler
@@ -158,34 +160,77 @@ class ArvoRuntime:
         self,
         *,
         handlers: Iterable[IArvoEventHandler] = (),
-        orchestrators: Iterable[ArvoOrchestrator] = (),
-        resumables: Iterable[ArvoResumable] = (),
+        workflows: Iterable[WorkflowHandler] = (),
         memory: IMachineMemory | None = None,
-        placement: Placement = "instance",
+        placement: Placement | Literal["instance", "sharded"] = "instance",
         name: str | None = None,
         namespace: str = "arvo",
         address: str | None = None,
         sqlite_path: str | os.PathLike[str] | None = None,
-        num_hosts: int = 2,
-        max_live_instances: int = 16,
-        idle_timeout: float = 30.0,
         max_in_flight: int = 4096,
         max_batch: int = 64,
-        handler_options: dict[str, Any] | None = None,
-        host_options: Sequence[dict[str, Any]] | None = None,
-        instance_options: dict[str, Any] | None = None,
+        handler_options: Mapping[str, Any] | None = None,
         recovery_interval: float = 30.0,
         recovery_age: float = 10.0,
         completion_timeout: float = 600.0,
         retry_window: float | None = None,
         outbox: bool = True,
         telemetry: TelemetryConfig | None = None,
-        ray_init_options: dict[str, Any] | None = None,
+        ray_init_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if placement not in ("instance", "sharded"):
-            raise ValueError(f"placement must be 'instance' or 'sharded', got {placement!r}")
-        if num_hosts < 1 or max_live_instances < 1:
-            raise ValueError("num_hosts and max_live_instances must be at least 1")
+        handler_list = _checked(handlers, "handlers", (IArvoEventHandler,))
+        workflow_list = _checked(workflows, "workflows", (WorkflowHandler,))
+        if not handler_list and not workflow_list:
+            raise ValueError("An ArvoRuntime needs at least one handler or workflow")
+        self.placement = placement_of(placement)
+        self.name = name or f"arvo-{uuid.uuid4().hex[:8]}"
+        self.namespace = namespace
+        self.telemetry = telemetry
+        if telemetry is not None:
+            install_telemetry(telemetry)
+        self._started_ray = self._connect_ray(address, ray_init_options)
+        self.memory, self.memory_path = self._open_memory(memory, sqlite_path)
+        self._broker = _start_broker(
+            BrokerConfig(
+                name=self.name,
+                namespace=namespace,
+                handlers=handler_list,
+                workflows=workflow_list,
+                memory=self.memory,
+                placement=self.placement,
+                max_in_flight=max_in_flight,
+                max_batch=max_batch,
+                handler_options=dict(handler_options or {}),
+                recovery_interval=recovery_interval,
+                recovery_age=recovery_age,
+                completion_timeout=completion_timeout,
+                retry_window=retry_window,
+                outbox=outbox,
+                telemetry=telemetry,
+            )
+        )
+        self.topics: dict[str, list[str]] = ray.get(self._broker.ready.remote())
+        self._closed = False
+
+    def _connect_ray(self, address: str | None, options: Mapping[str, Any] | None) -> bool:
+        """Join the running Ray, else the cluster at ``address``/``RAY_ADDRESS``, else start
+        one; ``True`` when this runtime started it."""
+        if ray.is_initialized():
+            return False
+        ray.init(
+            address=address or os.environ.get("RAY_ADDRESS"),
+            **{"namespace": self.namespace, "include_dashboard": False, **(options or {})},
+        )
+        return True
+
+    def _open_memory(
+        self, memory: IMachineMemory | None, sqlite_path: str | os.PathLike[str] | None
+    ) -> tuple[IMachineMemory, Path | None]:
+        """The memory every process of the runtime uses, and the SQLite file behind it.
+
+        The default and any ``SQLiteMachineMemory`` are served by a memory actor on the head
+        node; other memories are used as they are.
+        """
         if isinstance(memory, SimpleMachineMemory):
             raise ValueError(
                 "SimpleMachineMemory keeps its records inside one Python process, but on Ray "
@@ -193,73 +238,22 @@ class ArvoRuntime:
                 "would see its own empty memory. Use the default (a SQLite file served by a "
                 "memory actor), SQLiteMachineMemory(path) or RedisMachineMemory(url)."
             )
-        handler_list = _check_handlers(handlers, "handlers", (IArvoEventHandler,))
-        workflows: list[WorkflowHandler] = [
-            *_check_handlers(orchestrators, "orchestrators", (ArvoOrchestrator,)),
-            *_check_handlers(resumables, "resumables", (ArvoResumable,)),
-        ]
-        if not handler_list and not workflows:
-            raise ValueError("An ArvoRuntime needs at least one handler, orchestrator or resumable")
-        self.name = name or f"arvo-{uuid.uuid4().hex[:8]}"
-        self.telemetry = telemetry
-        if telemetry is not None:
-            install_telemetry(telemetry)
-        self.namespace = namespace
-        self.placement = placement
-        self._started_ray = False
-        if not ray.is_initialized():
-            options = {
-                "namespace": namespace,
-                "include_dashboard": False,
-                **(ray_init_options or {}),
-            }
-            ray.init(address=address or os.environ.get("RAY_ADDRESS"), **options)
-            self._started_ray = True
         self._owns_memory_actor = memory is None or isinstance(memory, SQLiteMachineMemory)
-        if self._owns_memory_actor:
-            path = (
-                Path(memory.path)
-                if isinstance(memory, SQLiteMachineMemory)
-                else Path(sqlite_path or default_memory_path(self.name))
-            )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.memory_path: Path | None = path.resolve()
-            lock_ttl = memory.lock_ttl if memory is not None else 30.0
-            self.memory: IMachineMemory = start_memory_actor(
-                name=f"{self.name}-memory",
-                namespace=namespace,
-                path=str(self.memory_path),
-                lock_ttl=lock_ttl,
-            )
-        else:
+        if not self._owns_memory_actor:
             assert memory is not None
-            self.memory_path = None
-            self.memory = memory
-        config = BrokerConfig(
-            name=self.name,
-            namespace=namespace,
-            handlers=handler_list,
-            workflows=workflows,
-            memory=self.memory,
-            placement=placement,
-            num_hosts=num_hosts,
-            max_live_instances=max_live_instances,
-            idle_timeout=idle_timeout,
-            max_in_flight=max_in_flight,
-            max_batch=max_batch,
-            handler_options=dict(handler_options or {}),
-            host_options=[dict(o) for o in (host_options or [])],
-            instance_options=dict(instance_options or {}),
-            recovery_interval=recovery_interval,
-            recovery_age=recovery_age,
-            completion_timeout=completion_timeout,
-            retry_window=retry_window,
-            outbox=outbox,
-            telemetry=telemetry,
+            return memory, None
+        if isinstance(memory, SQLiteMachineMemory):
+            path = Path(memory.path)
+        else:
+            path = Path(sqlite_path or default_memory_path(self.name))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        served = start_memory_actor(
+            name=f"{self.name}-memory",
+            namespace=self.namespace,
+            path=str(path.resolve()),
+            lock_ttl=memory.lock_ttl if memory is not None else DEFAULT_LOCK_TTL,
         )
-        self._broker = _start_broker(config)
-        self.topics: dict[str, list[str]] = ray.get(self._broker.ready.remote())
-        self._closed = False
+        return served, path.resolve()
 
     # -- running events ----------------------------------------------------------------------
 
@@ -317,7 +311,7 @@ class ArvoRuntime:
         if show:
             from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
-            bar = tqdm(total=len(events), desc=f"arvo {self.placement}", unit="wf")
+            bar = tqdm(total=len(events), desc=f"arvo {self.placement.kind}", unit="wf")
         results: list[RunResult | None] = [None] * len(events)
         pending: dict[ray.ObjectRef[RunResult], int] = {}
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -348,14 +342,14 @@ class ArvoRuntime:
 
     # -- inspection ----------------------------------------------------------------------------
 
-    def state(self, subject: str) -> dict[str, Any] | None:
-        """The stored record of the workflow instance ``subject`` (``None`` if unknown)."""
-        self._check_open()
-        return run_sync(self.memory.read(subject))
-
     def record(self, subject: str) -> WorkflowRecord | None:
-        """:meth:`state` as a :class:`WorkflowRecord`: the same dict, shown as a table in Jupyter."""
-        record = self.state(subject)
+        """The stored record of the workflow instance ``subject`` (``None`` if unknown).
+
+        A :class:`WorkflowRecord` is the plain ``dict`` read from memory, shown as a table in
+        Jupyter.
+        """
+        self._check_open()
+        record = run_sync(self.memory.read(subject))
         return None if record is None else WorkflowRecord(record)
 
     def stats(self) -> RuntimeStats:

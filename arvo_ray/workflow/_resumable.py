@@ -143,9 +143,9 @@ class ArvoResumable(WorkflowHandler):
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
         >>> from arvo_ray.examples.number_domain import (
         ...     build_number_domain, decrement_orchestrator_contract)
-        >>> domain = build_number_domain(workflows="resumables")
+        >>> domain = build_number_domain(kind="resumables")
         >>> domain.store["apples"] = 3
-        >>> resumable = domain.orchestrators[1]
+        >>> resumable = domain.workflows[1]
         >>> resumable
         ArvoResumable(source='arvo.orc.dec', versions=['0.0.1', '0.0.2'])
         >>> factory = create_arvo_orchestrator_event_factory(

@@ -56,7 +56,7 @@ from arvo_ray.examples.number_domain import (
     number_modifier_contract,
 )
 from arvo_ray.memory import IMachineMemory, RedisMachineMemory
-from arvo_ray.runtime import ArvoRuntime, RunResult, WorkflowStalledError
+from arvo_ray.runtime import ArvoRuntime, Instance, RunResult, Sharded, WorkflowStalledError
 from arvo_ray.runtime._memory_actor import start_memory_actor
 
 from .effects import EffectLedger, counted
@@ -354,17 +354,16 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
     ledger = EffectLedger(str(tmp_path / "effects.sqlite3"))
     items = workload(PER_KIND[placement], store, "chaos")
     runtimes = []
-    for index, workflows in enumerate(("orchestrators", "resumables")):
-        domain = build_number_domain(store=store, workflows=workflows)
+    for index, kind in enumerate(("orchestrators", "resumables")):
+        domain = build_number_domain(store=store, kind=kind)  # type: ignore[arg-type]
         runtimes.append(
             ArvoRuntime(
                 handlers=counted(domain.handlers, ledger),
-                **{workflows: domain.orchestrators},
-                placement=placement,  # type: ignore[arg-type]
+                workflows=domain.workflows,
+                placement=Sharded() if placement == "sharded" else Instance(max_live=32),
                 memory=memories[index],
                 name=f"chaos-{index}-{uuid.uuid4().hex[:6]}",
                 namespace="arvo-tests",
-                max_live_instances=32,
                 handler_options={"num_cpus": 0.25},
             )
         )

@@ -70,7 +70,7 @@ from arvo_ray.examples.number_domain import (
 )
 from arvo_ray.memory import SQLiteMachineMemory
 from arvo_ray.memory._json import digest
-from arvo_ray.runtime import ArvoRuntime, OrphanEventError, RunResult
+from arvo_ray.runtime import ArvoRuntime, OrphanEventError, RunResult, Sharded
 
 CALLER = "com.fuzz.client"
 SEED_KEY = "fuzz.seed"
@@ -215,10 +215,9 @@ def runtime(
     domain = build_number_domain(store=store)
     runtime = ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
+        workflows=domain.workflows,
         memory=SQLiteMachineMemory(folder / "memory.sqlite3"),
-        placement="sharded",
-        num_hosts=2,
+        placement=Sharded(num_hosts=2),
         name=f"fuzz-{uuid.uuid4().hex[:8]}",
         namespace="arvo-tests",
         handler_options={"num_cpus": 0.5},

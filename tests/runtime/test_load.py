@@ -121,7 +121,7 @@ def test_ten_thousand_workflows_in_flight_all_complete(
     ledger = EffectLedger(str(tmp_path / "effects.sqlite3"))
     runtime = ArvoRuntime(
         handlers=counted([value_read_handler(store)], ledger),
-        orchestrators=[lookup_orchestrator()],
+        workflows=[lookup_orchestrator()],
         placement="sharded",
         memory=memory,
         sqlite_path=tmp_path / "memory.sqlite3",

@@ -36,7 +36,7 @@ from arvo_ray.examples.number_domain import (
     value_read_contract,
 )
 from arvo_ray.memory import RedisMachineMemory, SQLiteMachineMemory
-from arvo_ray.runtime import ArvoRuntime, OrphanEventError, WorkflowStalledError
+from arvo_ray.runtime import ArvoRuntime, Instance, OrphanEventError, Sharded, WorkflowStalledError
 
 from .effects import EffectLedger, counted
 
@@ -61,12 +61,12 @@ def setup(
     domain = build_number_domain(store=store)
     runtime = ArvoRuntime(
         handlers=counted(domain.handlers, ledger),
-        orchestrators=domain.orchestrators,
-        placement=request.param,
+        workflows=domain.workflows,
+        placement=Sharded()
+        if request.param == "sharded"
+        else Instance(max_live=4, idle_timeout=5.0),
         namespace="arvo-tests",
         sqlite_path=folder / "memory.sqlite3",
-        max_live_instances=4,
-        idle_timeout=5.0,
     )
     try:
         yield Setup(runtime, ledger, store, folder / "memory.sqlite3")
@@ -162,7 +162,7 @@ def test_events_for_no_workflow_instance_are_dead_letters_with_the_reason(setup:
         assert letter.event == event and result.final is None
         assert any(d.event.id == event.id for d in setup.runtime.dead_letters(limit=20))
     assert setup.runtime.stats()["orphans"] == before + 2
-    assert setup.runtime.state(never) is None
+    assert setup.runtime.record(never) is None
 
 
 @pytest.mark.parametrize(
@@ -239,7 +239,7 @@ def test_an_init_whose_parent_subject_is_no_subject_is_a_violation(setup: Setup)
     result = setup.runtime.run(bad, timeout=60)
     [letter] = result.errors
     assert isinstance(letter.error, ContractViolation) and "parentSubject$$" in str(letter.error)
-    assert result.final is None and setup.runtime.state(bad.subject) is None
+    assert result.final is None and setup.runtime.record(bad.subject) is None
 
 
 def test_a_huge_subject_is_quoted_by_a_bounded_prefix(setup: Setup) -> None:
@@ -279,10 +279,9 @@ def test_a_memory_that_keeps_failing_gives_the_caller_its_error_promptly(
     domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
     runtime = ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
+        workflows=domain.workflows,
         memory=RedisMachineMemory(f"redis://127.0.0.1:{free_port()}/0", lock_ttl=5),
-        placement="sharded",
-        num_hosts=1,
+        placement=Sharded(num_hosts=1),
         namespace="arvo-tests",
         retry_window=1.0,
         completion_timeout=3600,

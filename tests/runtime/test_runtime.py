@@ -27,7 +27,8 @@ from arvo_ray.examples.number_domain import (
     number_modifier_contract,
 )
 from arvo_ray.memory import SimpleMachineMemory, SQLiteMachineMemory
-from arvo_ray.runtime import ArvoRuntime, RunResult
+from arvo_ray.runtime import ArvoRuntime, Instance, RunResult, Sharded
+from arvo_ray.runtime._config import placement_of
 
 
 @pytest.fixture(scope="module", params=["instance", "sharded"])
@@ -38,12 +39,12 @@ def runtime(
     domain = build_number_domain(store=SQLiteKeyValueStore(str(folder / "values.sqlite3")))
     runtime = ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
-        placement=request.param,
+        workflows=domain.workflows,
+        placement=Sharded()
+        if request.param == "sharded"
+        else Instance(max_live=3, idle_timeout=5.0),
         namespace="arvo-tests",
         sqlite_path=folder / "memory.sqlite3",
-        max_live_instances=3,
-        idle_timeout=5.0,
     )
     try:
         yield runtime
@@ -103,7 +104,7 @@ def test_events_addressed_to_nobody_are_returned_not_dropped(runtime: ArvoRuntim
 def test_run_many_runs_every_workflow_to_its_own_result(runtime: ArvoRuntime) -> None:
     """Concurrent workflows each get their own, correct completion."""
     # Instance actors start at about 2-3 a second on a small machine: fewer there.
-    values = list(range(12 if runtime.placement == "sharded" else 4))
+    values = list(range(12 if runtime.placement.kind == "sharded" else 4))
     events = [modifier_init(v, "increment" if v % 2 else "decrement") for v in values]
     results = runtime.run_many(events, progress=False, timeout=300)
     finals = [r.final.data["final"] if r.final else None for r in results]
@@ -117,12 +118,12 @@ def test_the_stored_record_is_readable_from_the_driver(runtime: ArvoRuntime) -> 
     """state(subject) returns the committed workflow record."""
     init = modifier_init(7)
     runtime.run(init, timeout=120)
-    record = runtime.state(init.subject)
+    record = runtime.record(init.subject)
     assert record is not None
     assert record["status"] == "done"
     assert record["initEventId"] == init.id
     assert record["state"]["context"]["final_value"] == 3
-    assert runtime.state("not-a-subject-anyone-wrote") is None
+    assert runtime.record("not-a-subject-anyone-wrote") is None
 
 
 def test_a_violation_is_reported_with_its_event_and_kept_as_a_dead_letter(
@@ -184,7 +185,7 @@ def test_resumables_fan_out_and_in_on_the_cluster(
     store = SQLiteKeyValueStore(str(tmp_path / "values.sqlite3"))
     store["fan.1"] = 3
     store["fan.2"] = 8
-    domain = build_number_domain(store=store, workflows="resumables")
+    domain = build_number_domain(store=store, kind="resumables")
     init = create_arvo_orchestrator_event_factory(
         increment_resumable_contract.version("0.0.1")
     ).init(
@@ -196,9 +197,8 @@ def test_resumables_fan_out_and_in_on_the_cluster(
     )
     with ArvoRuntime(
         handlers=domain.handlers,
-        resumables=domain.orchestrators,
-        placement=placement,  # type: ignore[arg-type]
-        num_hosts=1,
+        workflows=domain.workflows,
+        placement=Sharded(num_hosts=1) if placement == "sharded" else Instance(),
         namespace="arvo-tests",
         sqlite_path=tmp_path / "memory.sqlite3",
     ) as runtime:
@@ -219,7 +219,7 @@ def test_stats_count_what_happened(runtime: ArvoRuntime) -> None:
     runtime.run(modifier_init(1), timeout=120)
     after = runtime.stats()
     assert after["events_routed"] - before["events_routed"] == 9
-    assert after["placement"] == runtime.placement
+    assert after["placement"] == runtime.placement.kind
     assert after["runs"] == before["runs"] + 1
 
 
@@ -228,7 +228,7 @@ def test_workflow_actors_stay_bounded(runtime: ArvoRuntime) -> None:
     the sharded placement only ever uses its host actors."""
     runtime.run_many([modifier_init(v) for v in range(4)], progress=False, timeout=300)
     stats = runtime.stats()
-    if runtime.placement == "instance":
+    if runtime.placement.kind == "instance":
         assert stats["peak_live_instances"] <= stats["max_live_instances"] == 3
         assert stats["live_instances"] == 0
         assert stats["instances_retired"] == stats["instances_created"] > 0
@@ -243,16 +243,53 @@ def test_simple_machine_memory_is_refused_with_an_explanation(ray_session: None)
         ArvoRuntime(handlers=build_number_domain().handlers, memory=SimpleMachineMemory())
 
 
+@pytest.mark.parametrize(
+    ("placement", "error", "message"),
+    [
+        ("everywhere", ValueError, "placement must be Sharded"),
+        (3, TypeError, "placement must be Sharded"),
+    ],
+)
+def test_a_bad_placement_is_refused_before_ray_starts(
+    placement: Any, error: type[Exception], message: str
+) -> None:
+    """The placement is a value (``Sharded(...)``/``Instance(...)``, or their names)."""
+    with pytest.raises(error, match=message):
+        ArvoRuntime(handlers=build_number_domain().handlers, placement=placement)
+
+
+def test_placement_values_check_their_options() -> None:
+    """Each placement takes only its own options, and checks them."""
+    assert placement_of("sharded") == Sharded() and placement_of("instance") == Instance()
+    assert Sharded(num_hosts=3, host_options=[{"num_cpus": 0}]).host_options == ({"num_cpus": 0},)
+    with pytest.raises(ValueError, match="num_hosts must be at least 1"):
+        Sharded(num_hosts=0)
+    with pytest.raises(ValueError, match="max_live must be at least 1"):
+        Instance(max_live=0)
+    with pytest.raises(ValueError, match="idle_timeout"):
+        Instance(idle_timeout=0)
+    with pytest.raises(TypeError):
+        Sharded(max_live=3)  # type: ignore[call-arg]
+
+
+def test_workflows_of_the_wrong_kind_are_refused(ray_session: None) -> None:
+    """``workflows=`` takes orchestrators and resumables; a handler there is a TypeError."""
+    domain = build_number_domain()
+    with pytest.raises(TypeError, match="workflows must be WorkflowHandler objects"):
+        ArvoRuntime(workflows=domain.handlers)
+    with pytest.raises(ValueError, match="at least one handler or workflow"):
+        ArvoRuntime()
+
+
 def test_a_sqlite_memory_is_served_by_the_memory_actor(ray_session: None, tmp_path: Path) -> None:
     """SQLiteMachineMemory(path) works on Ray: records land in that file."""
     domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
     path = tmp_path / "mine.sqlite3"
     with ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
+        workflows=domain.workflows,
         memory=SQLiteMachineMemory(path),
-        placement="sharded",
-        num_hosts=1,
+        placement=Sharded(num_hosts=1),
         namespace="arvo-tests",
     ) as runtime:
         init = modifier_init(2)
@@ -291,12 +328,12 @@ def test_the_outbox_keeps_emitted_events_until_handed_on(runtime: ArvoRuntime) -
     init = modifier_init(5)
     runtime.run(init, timeout=120)
     deadline = time.monotonic() + 30
-    record = runtime.state(init.subject)
+    record = runtime.record(init.subject)
     assert record is not None and "outbox" in record
     while record["outbox"]:
         assert time.monotonic() < deadline, f"outbox never drained: {record['outbox']}"
         time.sleep(0.5)
-        record = runtime.state(init.subject)
+        record = runtime.record(init.subject)
         assert record is not None
 
 
@@ -307,9 +344,8 @@ def test_without_an_outbox_workflows_still_run_and_records_carry_none(
     domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
     with ArvoRuntime(
         handlers=domain.handlers,
-        orchestrators=domain.orchestrators,
-        placement="sharded",
-        num_hosts=1,
+        workflows=domain.workflows,
+        placement=Sharded(num_hosts=1),
         namespace="arvo-tests",
         sqlite_path=tmp_path / "memory.sqlite3",
         outbox=False,
@@ -317,6 +353,6 @@ def test_without_an_outbox_workflows_still_run_and_records_carry_none(
         init = modifier_init(9)
         result = runtime.run(init, timeout=120)
         assert result.final is not None and result.final.data["final"] == 5
-        record = runtime.state(init.subject)
+        record = runtime.record(init.subject)
         assert record is not None and record["status"] == "done"
         assert "outbox" not in record

@@ -56,7 +56,7 @@ from arvo_ray.memory import (
     SQLiteMachineMemory,
     StaleRecordError,
 )
-from arvo_ray.runtime import ArvoRuntime
+from arvo_ray.runtime import ArvoRuntime, Sharded
 from arvo_ray.runtime._host import WorkflowHost
 
 CALLER = "com.split.brain"
@@ -485,10 +485,9 @@ def test_two_runtimes_sharing_one_memory_commit_every_step_exactly_once(
     runtimes = [
         ArvoRuntime(
             handlers=domain.handlers,
-            orchestrators=domain.orchestrators,
+            workflows=domain.workflows,
             memory=shared_memory,
-            placement="sharded",
-            num_hosts=2,
+            placement=Sharded(num_hosts=2),
             name=f"split-{side}-{tag}",
             namespace="arvo-tests",
             handler_options={"num_cpus": 0.5},

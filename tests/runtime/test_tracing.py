@@ -23,7 +23,7 @@ folder = {folder!r}
 ray.init(num_cpus=2, object_store_memory=200 * 1024 * 1024, include_dashboard=False, log_to_driver=False)
 config = TelemetryConfig(service_name="arvo-trace-test", span_file=os.path.join(folder, "spans.jsonl"), metrics=True)
 domain = build_number_domain(store=SQLiteKeyValueStore(os.path.join(folder, "values.sqlite3")))
-runtime = ArvoRuntime(handlers=domain.handlers, orchestrators=domain.orchestrators, placement="sharded",
+runtime = ArvoRuntime(handlers=domain.handlers, workflows=domain.workflows, placement="sharded",
                       sqlite_path=os.path.join(folder, "memory.sqlite3"), telemetry=config)
 factory = create_arvo_orchestrator_event_factory(number_modifier_contract.version("0.0.1"))
 with trace.get_tracer("test").start_as_current_span("driver") as root:

@@ -81,7 +81,7 @@ async def main():
     out["violations_seen"] = [type(e.error).__name__ for e in run.errors]
     out["phase3"] = collect_metrics(delta=True)
 
-    resumables = build_number_domain(workflows="resumables", store={"k1": 10})
+    resumables = build_number_domain(kind="resumables", store={"k1": 10})
     done = (await create_simple_event_broker(resumables.all).run(dec_init("k1"))).final
     out["resumable_final"] = [done.type, done.data]
     out["phase4"] = collect_metrics(delta=True)

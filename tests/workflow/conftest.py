@@ -84,7 +84,7 @@ def domain(memory: IMachineMemory, store: dict[str, float]) -> NumberDomain:
 @pytest.fixture
 def resumables(memory: IMachineMemory, store: dict[str, float]) -> NumberDomain:
     """The number domain with its resumables on ``memory``."""
-    return build_number_domain(memory=memory, store=store, workflows="resumables")
+    return build_number_domain(memory=memory, store=store, kind="resumables")
 
 
 @pytest.fixture

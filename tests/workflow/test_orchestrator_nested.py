@@ -45,7 +45,7 @@ NESTED_PARENTS = [None, 0, 1, 2, 2, 3, 5, 6, 7, 3, 0]
 
 
 def _nm(domain: NumberDomain) -> ArvoOrchestrator:
-    orchestrator = next(h for h in domain.orchestrators if h.source == "arvo.orc.number.modifier")
+    orchestrator = next(h for h in domain.workflows if h.source == "arvo.orc.number.modifier")
     assert isinstance(orchestrator, ArvoOrchestrator)
     return orchestrator
 

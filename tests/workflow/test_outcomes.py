@@ -28,7 +28,7 @@ from .conftest import CALLER, dec_init, inc_init
 
 
 def _workflow(domain: NumberDomain, source: str) -> Any:
-    return next(unit for unit in domain.orchestrators if unit.source == source)
+    return next(unit for unit in domain.workflows if unit.source == source)
 
 
 def _handler(domain: NumberDomain, source: str) -> IArvoEventHandler:

@@ -391,8 +391,8 @@ async def test_should_run_the_decrement_resumable_like_the_original(
 def test_should_analyse_locking_like_the_original(memory: IMachineMemory) -> None:
     """``requiresLocking``: orchestrators, their machines and the decrement resumable."""
     orchestrators = build_number_domain(memory=memory)
-    resumables = build_number_domain(memory=memory, workflows="resumables")
-    by_source = {h.source: h for h in orchestrators.orchestrators}
+    resumables = build_number_domain(memory=memory, kind="resumables")
+    by_source = {h.source: h for h in orchestrators.workflows}
     ours = {
         "incO": by_source["arvo.orc.inc"].requires_resource_locking,
         "decO": by_source["arvo.orc.dec"].requires_resource_locking,

@@ -267,7 +267,7 @@ async def test_should_collect_responses_by_the_request_they_answer(
 ) -> None:
     """Responses are filed under their request id; the function waits until all have come."""
     resumables.store.update({"a": 1, "b": 2})
-    resumable = next(h for h in resumables.orchestrators if h.source == "arvo.orc.inc")
+    resumable = next(h for h in resumables.workflows if h.source == "arvo.orc.inc")
     reader = _handler(resumables, "com.value.read")
     init = fanout_init([{"key": "a", "value": 10}, {"key": "b", "value": 20}])
 

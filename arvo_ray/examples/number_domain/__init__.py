@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from arvo_ray.examples.number_domain.contracts import (
     decrement_contract,
@@ -73,22 +73,23 @@ class NumberDomain:
     store: MutableMapping[str, float]
     memory: IMachineMemory
     handlers: list[Any] = field(default_factory=list)
-    orchestrators: list[Any] = field(default_factory=list)
+    workflows: list[Any] = field(default_factory=list)
+    """The orchestrators, or the resumables."""
 
     @property
     def all(self) -> list[Any]:
-        return [*self.handlers, *self.orchestrators]
+        return [*self.handlers, *self.workflows]
 
 
 def build_number_domain(
     *,
     memory: IMachineMemory | None = None,
     store: MutableMapping[str, float] | None = None,
-    workflows: str = "orchestrators",
+    kind: Literal["orchestrators", "resumables"] = "orchestrators",
 ) -> NumberDomain:
     """Wire the domain: the four handlers plus the orchestrators (default) or the resumables.
 
-    ``workflows="orchestrators"`` gives inc, dec and number.modifier orchestrators;
+    ``kind="orchestrators"`` gives inc, dec and number.modifier orchestrators;
     ``"resumables"`` gives the dec resumable (and the inc fan-out resumable).
     """
     memory = memory if memory is not None else SimpleMachineMemory()
@@ -100,14 +101,14 @@ def build_number_domain(
         value_write_handler(store),
     ]
     flows: list[Any]
-    if workflows == "orchestrators":
+    if kind == "orchestrators":
         flows = [
             increment_orchestrator(memory),
             decrement_orchestrator(memory),
             number_modifier_orchestrator(memory),
         ]
-    elif workflows == "resumables":
+    elif kind == "resumables":
         flows = [increment_resumable(memory), decrement_resumable(memory)]
     else:
-        raise ValueError(f"workflows must be 'orchestrators' or 'resumables', got {workflows!r}")
-    return NumberDomain(store=store, memory=memory, handlers=handlers, orchestrators=flows)
+        raise ValueError(f"kind must be 'orchestrators' or 'resumables', got {kind!r}")
+    return NumberDomain(store=store, memory=memory, handlers=handlers, workflows=flows)
