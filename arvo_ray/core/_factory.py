@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
 from opentelemetry.trace import SpanKind
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from arvo_ray.core import telemetry
 from arvo_ray.core._contract import (
@@ -39,6 +39,8 @@ __all__ = [
 def _validated(schema: SchemaType, data: Any, prefix: str) -> dict[str, Any]:
     if isinstance(data, schema):
         return data.model_dump(mode="json", by_alias=True)
+    if isinstance(data, BaseModel):  # e.g. the user's init model, without parentSubject$$
+        data = data.model_dump(mode="json", by_alias=True)
     try:
         return validate_with_schema(schema, data)
     except ValidationError as exc:
@@ -232,10 +234,11 @@ class ArvoOrchestratorEventFactory(ArvoEventFactory):
         >>> contract = create_arvo_orchestrator_contract(uri="#/orc/number/double",
         ...     name="number.double", versions={"1.0.0": {"init": Init, "complete": Init}})
         >>> factory = create_arvo_orchestrator_event_factory(contract.version("1.0.0"))
-        >>> event = factory.init(source="com.number.client",
-        ...     data={"value": 2, "parentSubject$$": None})
+        >>> event = factory.init(source="com.number.client", data={"value": 2})
         >>> event.type, event.data
         ('arvo.orc.number.double', {'parentSubject$$': None, 'value': 2})
+        >>> factory.init(source="com.number.client", data=Init(value=3)).data
+        {'parentSubject$$': None, 'value': 3}
     """
 
     _span_prefix = "OrchestratorEventFactory"
@@ -250,6 +253,9 @@ class ArvoOrchestratorEventFactory(ArvoEventFactory):
     ) -> ArvoEvent:
         """The event that starts a workflow.
 
+        ``data`` is a dict or the version's init model; ``parentSubject$$`` defaults to
+        ``None`` (a root workflow) and is carried on the wire as ``null`` either way.
+
         Without ``subject``: a child subject when ``data["parentSubject$$"]`` is set (initiator =
         the parent's orchestrator, domain inherited, ``meta.redirectto`` = ``redirectto`` or the
         parent's initiator), else a new root subject.
@@ -258,6 +264,10 @@ class ArvoOrchestratorEventFactory(ArvoEventFactory):
             ContractViolation: ``data`` does not fit the init model.
             InvalidSubjectError: ``parentSubject$$`` is not a valid subject.
         """
+        if isinstance(data, BaseModel) and not isinstance(data, self.contract.accepts.schema):
+            data = data.model_dump(mode="json", by_alias=True)
+        if isinstance(data, Mapping) and "parentSubject$$" not in data:
+            data = {"parentSubject$$": None, **data}
         accepts = self.contract.accepts
         validated = _validated(accepts.schema, data, "Init Event data validation failed")
         parent_subject = validated.get("parentSubject$$")

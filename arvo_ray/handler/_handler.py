@@ -11,10 +11,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from opentelemetry.trace import Span, SpanKind
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from arvo_ray.core import (
     ArvoContract,
@@ -56,12 +56,18 @@ __all__ = [
 ]
 
 
+Data = TypeVar("Data", bound=BaseModel)
+"""The accepts model of a handler's contract version."""
+
+
 @dataclass(frozen=True, slots=True)
-class HandlerInput:
+class HandlerInput(Generic[Data]):
     """What a handler implementation receives.
 
     Attributes:
-        event: The event to handle (already validated against the contract version).
+        data: The event's data as the contract version's accepts model (validated), so a
+            handler reads ``inp.data.key``; annotate ``inp: HandlerInput[Model]`` for types.
+        event: The event to handle (the raw CloudEvent, ``data`` as a dict).
         contract: The contract version the event was resolved to.
         source: The handler's source (its contract type).
         domain: ``{"self": <contract domain>, "event": <event domain>}``.
@@ -73,16 +79,17 @@ class HandlerInput:
         >>> from arvo_ray.core import create_arvo_event_factory
         >>> from arvo_ray.examples.number_domain import value_read_contract
         >>> def read(inp: HandlerInput):
-        ...     print(inp.source, inp.contract.version, inp.domain, inp.event.data)
-        ...     return {"type": "evt.value.read.success", "data": {"key": "apples", "value": 3}}
+        ...     print(inp.source, inp.contract.version, inp.domain, repr(inp.data))
+        ...     return {"type": "evt.value.read.success", "data": {"key": inp.data.key, "value": 3}}
         >>> handler = create_arvo_event_handler(
         ...     contract=value_read_contract, executionunits=0, handler={"0.0.1": read})
         >>> event = create_arvo_event_factory(value_read_contract.version("0.0.1")).accepts(
         ...     source="com.example.client", subject="s", data={"key": "apples"})
         >>> result = asyncio.run(handler.execute(event))
-        com.value.read 0.0.1 {'self': None, 'event': None} {'key': 'apples'}
+        com.value.read 0.0.1 {'self': None, 'event': None} Key(key='apples')
     """
 
+    data: Data
     event: ArvoEvent
     contract: VersionedArvoContract
     source: str
@@ -91,8 +98,9 @@ class HandlerInput:
     span_headers: dict[str, str | None]
 
 
-HandlerFunction = Callable[[HandlerInput], Any | Awaitable[Any]]
-"""``fn(input) -> None | dict | list[dict]``, plain or ``async``; dicts describe events to emit."""
+HandlerFunction = Callable[[HandlerInput[Any]], Any | Awaitable[Any]]
+"""``fn(input) -> None | model | dict | list``, plain or ``async``: the events to emit, each as
+a ``{type, data}`` dict or as the model of one of the version's emitted types."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +269,7 @@ class ArvoEventHandler:
         ) as span:
             version = self._resolve_version(event)
             try:
-                version.contract.accepts.schema.model_validate(event.data)
+                data = version.contract.accepts.schema.model_validate(event.data)
             except ValidationError as exc:
                 raise ContractViolation(
                     f"Input event payload validation failed: {format_validation_error(exc)}",
@@ -274,6 +282,7 @@ class ArvoEventHandler:
             try:
                 result = version.function(
                     HandlerInput(
+                        data=data,
                         event=event,
                         contract=version.contract,
                         source=self.source,
@@ -323,7 +332,11 @@ class ArvoEventHandler:
     ) -> list[ArvoEvent]:
         events: list[ArvoEvent] = []
         for index, raw in enumerate(
-            normalize_outputs(result, where=f"Handler {self.source} v{version.contract.version}")
+            normalize_outputs(
+                result,
+                where=f"Handler {self.source} v{version.contract.version}",
+                schemas=version.contract.emits,
+            )
         ):
             domains = resolve_domains(
                 raw.get("domain") or self.default_event_emission_domains["emits"],

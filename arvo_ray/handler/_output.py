@@ -5,6 +5,11 @@ optionally ``id``, ``time``, ``to``, ``redirectto``, ``accesscontrol``, ``execut
 ``dataschema``, ``domain`` (a list of domains or :class:`ArvoDomain` rules) and
 ``__extensions`` (custom CloudEvent attributes; ``extensions`` is accepted too). Anything else,
 ``parentid`` included, is ignored: causality is stamped by the library, not by user code.
+
+Where the contract says which type a model belongs to, the pydantic model itself will do: a
+handler may return an instance of the model of one of its emitted types, and a workflow may
+emit the accepts model of one of its services. Its event type is the one whose schema is the
+model's class, or the only type there is.
 """
 
 from __future__ import annotations
@@ -53,12 +58,26 @@ class RawEvent(TypedDict, total=False):
     __extensions: Mapping[str, Any]
 
 
-def _plain(item: Any, where: str, index: int) -> dict[str, Any]:
+def _type_of(model: BaseModel, schemas: Mapping[str, Any] | None, where: str, index: int) -> str:
+    """The event type ``model`` is the data of, from the contract's schemas."""
+    candidates = dict(schemas or {})
+    matching = [event_type for event_type, schema in candidates.items() if type(model) is schema]
+    if len(matching) == 1:
+        return matching[0]
+    if not matching and len(candidates) == 1:
+        return next(iter(candidates))
+    known = ", ".join(sorted(candidates)) or "none"
+    raise ContractViolation(
+        f"{where} output #{index} is a {type(model).__name__}, which names no single event type "
+        f"here (the types are: {known}); return {{'type': <event type>, 'data': <model>}}"
+    )
+
+
+def _plain(
+    item: Any, where: str, index: int, schemas: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     if isinstance(item, BaseModel):
-        raise ContractViolation(
-            f"{where} output #{index} is a {type(item).__name__} model; return "
-            "{'type': <event type>, 'data': <model or dict>} so the event type is explicit"
-        )
+        item = {"type": _type_of(item, schemas, where, index), "data": item}
     if not isinstance(item, Mapping):
         raise ContractViolation(
             f"{where} output #{index} must be a dict with 'type' and 'data', got "
@@ -80,8 +99,15 @@ def _plain(item: Any, where: str, index: int) -> dict[str, Any]:
     return raw
 
 
-def normalize_outputs(result: Any, *, where: str) -> list[dict[str, Any]]:
-    """``None`` → no events; a dict → one; a list/tuple of dicts → many.
+def normalize_outputs(
+    result: Any, *, where: str, schemas: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """``None`` → no events; a dict or a model → one; a list/tuple of them → many.
+
+    Args:
+        result: What user code returned.
+        where: Who returned it, for messages.
+        schemas: Event type → data model, for outputs given as models.
 
     Raises:
         ContractViolation: an output that is not an event description.
@@ -89,9 +115,9 @@ def normalize_outputs(result: Any, *, where: str) -> list[dict[str, Any]]:
     if result is None:
         return []
     if isinstance(result, Mapping | BaseModel):
-        return [_plain(result, where, 0)]
+        return [_plain(result, where, 0, schemas)]
     if isinstance(result, list | tuple):
-        return [_plain(item, where, index) for index, item in enumerate(result)]
+        return [_plain(item, where, index, schemas) for index, item in enumerate(result)]
     raise ContractViolation(
         f"{where} must return None, an event dict or a list of event dicts, got "
         f"{type(result).__name__}"

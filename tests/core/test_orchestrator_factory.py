@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from arvo_ray.core import (
     ArvoOrchestrationSubject,
@@ -15,6 +15,7 @@ from arvo_ray.core import (
     create_arvo_orchestrator_contract,
     create_arvo_orchestrator_event_factory,
     create_simple_arvo_contract,
+    validate_with_schema,
 )
 
 
@@ -100,12 +101,16 @@ class TestUpstreamMultipleVersions:
         ):
             factory.init(source="com.test.test", data={"foo": 1, "parentSubject$$": None})
 
-    def test_init_without_parent_subject_key_raises(
+    def test_init_without_parent_subject_key_starts_a_root_workflow(
         self, factory: ArvoOrchestratorEventFactory
     ) -> None:
-        """parentSubject$$ is a required key (null is fine, absence is not)."""
-        with pytest.raises(ContractViolation, match=r"'data\.parentSubject\$\$': Field required"):
-            factory.init(source="com.test.test", data={"foo": "x"})
+        """Departure: the factory defaults parentSubject$$ to None (the original requires the
+        key); the event still carries it, as null, and the contract still requires it."""
+        event = factory.init(source="com.test.test", data={"foo": "x"})
+        assert event.data["parentSubject$$"] is None
+        assert next(iter(event.data)) == "parentSubject$$"
+        with pytest.raises(ValidationError, match="Field required"):
+            validate_with_schema(factory.contract.accepts.schema, {"foo": "x"})
 
     def test_complete_with_explicit_subject(self, factory: ArvoOrchestratorEventFactory) -> None:
         """The given subject is kept; type is the complete type; 'to' is honoured."""

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import BaseModel
 
 from arvo_ray.core import (
+    ArvoErrorSchema,
     ArvoEvent,
     ConfigViolation,
     ContractViolation,
@@ -27,6 +28,7 @@ from arvo_ray.core import (
     create_arvo_contract,
     create_arvo_event,
     create_arvo_event_factory,
+    create_simple_arvo_contract,
 )
 from arvo_ray.examples.number_domain.contracts import value_read_contract
 from arvo_ray.examples.number_domain.handlers import increment_handler, value_read_handler
@@ -943,6 +945,56 @@ class TestImplementationKinds:
             await make_handler(impl).execute(hello_event())
 
 
+class TestTypedInputAndOutput:
+    """The handler reads the validated accepts model and may answer with an emitted model."""
+
+    async def test_the_input_data_is_the_accepts_model(self) -> None:
+        """``inp.data`` is the version's accepts model, validated; ``inp.event`` is the raw event."""
+        seen: list[Any] = []
+
+        def greet(inp: HandlerInput[HelloInput]) -> HelloResult:
+            seen.append(inp.data)
+            return HelloResult(result=f"hello {inp.data.name}, {inp.data.age}")
+
+        (answer,) = (await make_handler(greet).execute(hello_event())).events
+        assert seen == [HelloInput(name="Saad Ahmad", age=26)]
+        assert (answer.type, answer.data) == (SUCCESS, {"result": "hello Saad Ahmad, 26"})
+
+    async def test_a_model_names_its_event_type_among_several(self) -> None:
+        """With two emitted types, the model's class picks the type (here the second one)."""
+        error = ArvoErrorSchema(errorName="E", errorMessage="m", errorStack=None)
+        (answer,) = (await make_handler(lambda inp: [error]).execute(hello_event())).events
+        assert answer.type == "evt.hello.world.error"
+        assert answer.data == {"errorName": "E", "errorMessage": "m", "errorStack": None}
+
+    async def test_a_single_emitted_type_takes_any_model_that_fits_it(self) -> None:
+        """A version with one emitted type: the model is that type's data, validated."""
+        contract = create_simple_arvo_contract(
+            uri="#/hello/simple",
+            type="hello.simple",
+            versions={"1.0.0": {"accepts": HelloInput, "emits": HelloResult}},
+        )
+
+        class Other(BaseModel):
+            result: str
+
+        handler = create_arvo_event_handler(
+            contract=contract, executionunits=0, handler={"1.0.0": lambda inp: Other(result="x")}
+        )
+        request = create_arvo_event_factory(contract.version("1.0.0")).accepts(
+            source="com.test.env", subject="s", data={"name": "n", "age": 1}
+        )
+        (answer,) = (await handler.execute(request)).events
+        assert (answer.type, answer.data) == ("evt.hello.simple.success", {"result": "x"})
+
+    async def test_a_dict_still_works_and_may_carry_a_model_as_data(self) -> None:
+        """``{type, data}`` keeps working, with ``data`` a dict or a model."""
+        for data in ({"result": "a"}, HelloResult(result="a")):
+            handler = make_handler(lambda inp, data=data: {"type": SUCCESS, "data": data})
+            (answer,) = (await handler.execute(hello_event())).events
+            assert answer.data == {"result": "a"}
+
+
 class TestMalformedOutputs:
     """Outputs that are not event descriptions raise ContractViolation (nothing is emitted)."""
 
@@ -961,7 +1013,7 @@ class TestMalformedOutputs:
             ),
             ({"type": SUCCESS, "data": {"result": "a"}, "domain": 5}, "'domain' must be a list"),
             ({"type": SUCCESS, "data": {"result": "a"}, "domain": []}, "must not be an empty list"),
-            (HelloResult(result="a"), "is a HelloResult model"),
+            (HelloInput(name="a", age=1), "is a HelloInput, which names no single event type"),
         ],
     )
     async def test_malformed_output(self, output: Any, fragment: str) -> None:

@@ -6,6 +6,14 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from arvo_ray.examples.number_domain.contracts import (
+    DecrementInput,
+    DivideInput,
+    IncrementInput,
+    Key,
+    KeyValue,
+    MultiplyInput,
+    NumberResult,
+    WriteResult,
     decrement_contract,
     increment_contract,
     value_read_contract,
@@ -19,19 +27,15 @@ __all__ = ["decrement_handler", "increment_handler", "value_read_handler", "valu
 def increment_handler() -> ArvoEventHandler:
     """``init + increment`` (v0.0.1); ``init * multiplier`` reported twice (v0.0.2)."""
 
-    def v1(inp: HandlerInput) -> dict[str, Any]:
-        data = inp.event.data
-        return {
-            "type": "evt.increment.number.success",
-            "data": {"result": data["init"] + data["increment"]},
-        }
+    def v1(inp: HandlerInput[IncrementInput]) -> NumberResult:
+        return NumberResult(result=inp.data.init + inp.data.increment)
 
-    def v2(inp: HandlerInput) -> list[dict[str, Any]]:
-        data = inp.event.data
-        result = data["init"] * data["multiplier"]
+    def v2(inp: HandlerInput[MultiplyInput]) -> list[dict[str, Any]]:
+        # Two emitted types share one model, so each answer names its type.
+        result = NumberResult(result=inp.data.init * inp.data.multiplier)
         return [
-            {"type": "evt.increment.number.success", "data": {"result": result}},
-            {"type": "evt.multiplier.number.success", "data": {"result": result}},
+            {"type": "evt.increment.number.success", "data": result},
+            {"type": "evt.multiplier.number.success", "data": result},
         ]
 
     return create_arvo_event_handler(
@@ -42,19 +46,11 @@ def increment_handler() -> ArvoEventHandler:
 def decrement_handler() -> ArvoEventHandler:
     """``init - decrement`` (v0.0.1); ``init / divider`` (v0.0.2)."""
 
-    def v1(inp: HandlerInput) -> dict[str, Any]:
-        data = inp.event.data
-        return {
-            "type": "evt.decrement.number.success",
-            "data": {"result": data["init"] - data["decrement"]},
-        }
+    def v1(inp: HandlerInput[DecrementInput]) -> NumberResult:
+        return NumberResult(result=inp.data.init - inp.data.decrement)
 
-    def v2(inp: HandlerInput) -> dict[str, Any]:
-        data = inp.event.data
-        return {
-            "type": "evt.decrement.number.success",
-            "data": {"result": data["init"] / data["divider"]},
-        }
+    def v2(inp: HandlerInput[DivideInput]) -> NumberResult:
+        return NumberResult(result=inp.data.init / inp.data.divider)
 
     return create_arvo_event_handler(
         contract=decrement_contract, executionunits=0.1, handler={"0.0.1": v1, "0.0.2": v2}
@@ -64,11 +60,11 @@ def decrement_handler() -> ArvoEventHandler:
 def value_read_handler(store: MutableMapping[str, float]) -> ArvoEventHandler:
     """Read a key; a missing key raises, which becomes ``sys.com.value.read.error``."""
 
-    def read(inp: HandlerInput) -> dict[str, Any]:
-        key = inp.event.data["key"]
+    def read(inp: HandlerInput[Key]) -> KeyValue:
+        key = inp.data.key
         if key not in store:
             raise LookupError(f"No value to find at key={key}")
-        return {"type": "evt.value.read.success", "data": {"key": key, "value": store[key]}}
+        return KeyValue(key=key, value=store[key])
 
     return create_arvo_event_handler(
         contract=value_read_contract, executionunits=0, handler={"0.0.1": read}
@@ -78,12 +74,12 @@ def value_read_handler(store: MutableMapping[str, float]) -> ArvoEventHandler:
 def value_write_handler(store: MutableMapping[str, float]) -> ArvoEventHandler:
     """Write a key; ``-100`` is stored but reported as failure, ``-200`` raises."""
 
-    def write(inp: HandlerInput) -> dict[str, Any]:
-        key, value = inp.event.data["key"], inp.event.data["value"]
+    def write(inp: HandlerInput[KeyValue]) -> WriteResult:
+        key, value = inp.data.key, inp.data.value
         if value == -200:
             raise ValueError(f"Invalid value is {value}.")
         store[key] = value
-        return {"type": "evt.value.write.success", "data": {"key": key, "success": value != -100}}
+        return WriteResult(key=key, success=value != -100)
 
     return create_arvo_event_handler(
         contract=value_write_contract, executionunits=0, handler={"0.0.1": write}
