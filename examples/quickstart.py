@@ -35,9 +35,8 @@ add = create_simple_arvo_contract(
 )
 
 
-def add_v1(inp: HandlerInput) -> dict:
-    data = inp.event.data
-    return {"type": "evt.calc.add.success", "data": {"total": data["a"] + data["b"]}}
+def add_v1(inp: HandlerInput[Add]) -> Sum:
+    return Sum(total=inp.data.a + inp.data.b)
 
 
 handler = create_arvo_event_handler(contract=add, executionunits=1, handler={"1.0.0": add_v1})

@@ -38,12 +38,15 @@ class InputValidation:
             ``INVALID_DATA`` (data does not fit the model).
         contract_type: ``"self"`` or ``"service"`` when the contract was resolved.
         error: What is wrong, for ``INVALID`` and ``INVALID_DATA``.
+        contract: The contract version the event belongs to, once resolved.
+        data: The event's data as that contract's model, when ``VALID``.
     """
 
     status: Literal["VALID", "CONTRACT_UNRESOLVED", "INVALID", "INVALID_DATA"]
     contract_type: Literal["self", "service"] | None = None
     error: str | None = None
     contract: VersionedArvoContract | None = None
+    data: Any = None
 
     def raise_unless_valid(self, event: ArvoEvent, where: str) -> None:
         """Raise the original's violation for an event ``where`` (a machine, a resumable) rejects.
@@ -178,7 +181,7 @@ def validate_input(
             ),
         )
     try:
-        schema.model_validate(event.data)
+        data = schema.model_validate(event.data)
     except ValidationError as exc:
         return InputValidation(
             status="INVALID_DATA",
@@ -186,7 +189,9 @@ def validate_input(
             error=format_validation_error(exc),
             contract=contract,
         )
-    return InputValidation(status="VALID", contract_type=contract_type, contract=contract)
+    return InputValidation(
+        status="VALID", contract_type=contract_type, contract=contract, data=data
+    )
 
 
 def _accepts_type(contract: Any) -> str:

@@ -8,8 +8,9 @@ optionally ``id``, ``time``, ``to``, ``redirectto``, ``accesscontrol``, ``execut
 
 Where the contract says which type a model belongs to, the pydantic model itself will do: a
 handler may return an instance of the model of one of its emitted types, and a workflow may
-emit the accepts model of one of its services. Its event type is the one whose schema is the
-model's class, or the only type there is.
+emit the accepts model of one of its services, alone or as the ``data`` of a dict without a
+``type`` (to add a ``domain``, say). Its event type is the one whose schema is the model's
+class, or the only type there is.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def _plain(
             f"{type(item).__name__}"
         )
     raw = dict(item)
+    if "type" not in raw and isinstance(raw.get("data"), BaseModel):
+        raw["type"] = _type_of(raw["data"], schemas, where, index)
     if not isinstance(raw.get("type"), str):
         raise ContractViolation(f"{where} output #{index} has no 'type' string: {sorted(raw)}")
     data = raw.get("data")

@@ -38,7 +38,7 @@ from ._machine import (
 )
 from ._raise import raise_
 from ._registry import MachineRegistry
-from ._types import ActionArgs, ContextArgs, Event, MachineSnapshot, SnapshotStatus
+from ._types import ActionArgs, ContextArgs, Event, MachineSnapshot, ModelEvent, SnapshotStatus
 
 __all__ = [
     "ActionArgs",
@@ -52,6 +52,7 @@ __all__ = [
     "MachineRegistry",
     "MachineSetup",
     "MachineSnapshot",
+    "ModelEvent",
     "SnapshotStatus",
     "StateMachine",
     "and_",

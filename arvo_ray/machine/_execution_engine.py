@@ -14,8 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
 from arvo_ray.core import ArvoEvent
 from arvo_ray.machine._arvo_machine import ArvoMachine
+from arvo_ray.machine._types import ModelEvent
 
 __all__ = ["MachineExecutionResult", "execute_machine"]
 
@@ -37,11 +40,14 @@ class MachineExecutionResult:
         ...     "key": "n", "modifier": 2, "trend": "exponential", "parentSubject$$": None})
         >>> result = execute_machine(arithmetic_machine("increment", "0.0.2"), None, init)
         >>> result.state["value"], result.events, result.final_output
-        ('fetch_value', [{'type': 'com.value.read', 'data': {'key': 'n'}}], None)
+        ('fetch_value', [Key(key='n')], None)
+
+        The machine emitted the value reader's request as its model (the orchestrator names
+        its type, ``com.value.read``).
     """
 
     state: dict[str, Any]
-    events: list[dict[str, Any]]
+    events: list[Any]  # event dicts, or the accepts models of services
     final_output: dict[str, Any] | None
 
 
@@ -62,17 +68,21 @@ def _take_queue(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def execute_machine(
-    machine: ArvoMachine, state: Mapping[str, Any] | None, event: ArvoEvent
+    machine: ArvoMachine, state: Mapping[str, Any] | None, event: ArvoEvent, data: Any = None
 ) -> MachineExecutionResult:
     """Start the machine with ``event`` (no ``state``) or feed ``event`` to the restored one.
 
-    The machine's ``input``, and every event it receives, is the whole event JSON.
+    The machine's ``input``, and every event it receives, is the whole event JSON, as a
+    :class:`ModelEvent` that also carries the event's data as its contract model (``data``, or
+    validated here), so actions read ``args.data``.
 
     Raises:
         Exception: a non-init event for a new machine ("Invalid initialization event"), or
             whatever a machine action, guard or context factory raised, unchanged.
     """
-    payload = event.to_dict()
+    if data is None:
+        data = machine.validate_input(event).data
+    payload: dict[str, Any] = event.to_dict() if data is None else ModelEvent(event.to_dict(), data)
     if state is None:
         if event.type != machine.source:
             raise RuntimeError(
@@ -84,7 +94,10 @@ def execute_machine(
     else:
         snapshot, emitted = machine.logic.transition(state, payload)
     state_after: dict[str, Any] = dict(snapshot)
-    events = [dict(item) for item in emitted] + [dict(item) for item in _take_queue(state_after)]
+    # Emitted models (a service's accepts model) stay models: the workflow names their type.
+    events = [item if isinstance(item, BaseModel) else dict(item) for item in emitted] + [
+        dict(item) for item in _take_queue(state_after)
+    ]
     output = state_after.get("output")
     previous = (state or {}).get("output")
     # Cheap equality first; JSON text decides only when the values look equal.

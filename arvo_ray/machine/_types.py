@@ -16,12 +16,46 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, TypedDict
 
-__all__ = ["ActionArgs", "ContextArgs", "Event", "MachineSnapshot", "SnapshotStatus"]
+__all__ = [
+    "ActionArgs",
+    "ContextArgs",
+    "Event",
+    "MachineSnapshot",
+    "ModelEvent",
+    "SnapshotStatus",
+]
 
 #: An event is a dict with a ``"type"`` key; every other key is payload (in Arvo, the CloudEvent).
 Event = Mapping[str, Any]
 
 SnapshotStatus = Literal["active", "done", "error", "stopped"]
+
+
+class ModelEvent(dict[str, Any]):
+    """An event's JSON that also carries its data as a validated contract model.
+
+    Arvo orchestrators hand their machines events like this, so actions and guards can read
+    ``args.data.result`` (typed) instead of ``args.event["data"]["result"]``; the dict itself
+    is the event as XState would see it.
+
+    Example:
+        >>> event = ModelEvent({"type": "evt.x.success", "data": {"n": 1}}, model="<model>")
+        >>> event["data"], event.model
+        ({'n': 1}, '<model>')
+    """
+
+    __slots__ = ("model",)
+
+    def __init__(self, event: Mapping[str, Any], model: Any) -> None:
+        super().__init__(event)
+        self.model = model
+
+
+def _model_of(event: Any) -> Any:
+    model = getattr(event, "model", None)
+    if model is None and isinstance(event, Mapping):
+        model = getattr(event.get("input"), "model", None)  # the init event, while starting
+    return model
 
 
 class ActionArgs(NamedTuple):
@@ -47,6 +81,12 @@ class ActionArgs(NamedTuple):
     event: Mapping[str, Any]
     params: Any = None
 
+    @property
+    def data(self) -> Any:
+        """The event's data as its contract model, in Arvo machines (``None`` for events
+        without one, such as raised or done events)."""
+        return _model_of(self.event)
+
 
 class ContextArgs(NamedTuple):
     """What a ``context`` factory is given.
@@ -63,6 +103,11 @@ class ContextArgs(NamedTuple):
     """
 
     input: Any
+
+    @property
+    def data(self) -> Any:
+        """The init event's data as its contract model, in Arvo machines."""
+        return _model_of(self.input)
 
 
 class MachineSnapshot(TypedDict):

@@ -17,6 +17,7 @@ from arvo_ray.core import (
 )
 from arvo_ray.core.telemetry import ArvoExecutionSpanKind
 from arvo_ray.handler._domain import DomainSpec
+from arvo_ray.handler._output import normalize_outputs
 from arvo_ray.machine._arvo_machine import ArvoMachine
 from arvo_ray.machine._execution_engine import execute_machine
 from arvo_ray.machine._registry import MachineRegistry
@@ -137,7 +138,7 @@ class ArvoOrchestrator(WorkflowHandler):
         validation = machine.validate_input(event)
         validation.raise_unless_valid(event, "machine")
         previous = step.record.get("state") if step.record else None
-        result = execute_machine(machine, previous, event)
+        result = execute_machine(machine, previous, event, validation.data)
         snapshot = result.state
 
         def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:
@@ -156,11 +157,16 @@ class ArvoOrchestrator(WorkflowHandler):
                 "machineDefinition": machine.machine_definition,
             }
 
+        services = machine.contracts["services"]
         return StepOutput(
-            raw_events=result.events,
+            raw_events=normalize_outputs(
+                result.events,
+                where=f"Orchestrator {self.source} v{machine.version}",
+                schemas={s.accepts.type: s.accepts.schema for s in services.values()},
+            ),
             completion=result.final_output,
             self_contract=machine.contracts["self"],
-            services=machine.contracts["services"],
+            services=services,
             finish=finish,
             attributes={"arvo.orchestration.status": str(snapshot.get("status"))},
         )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import Span
+from pydantic import BaseModel
 
 from arvo_ray.core import (
     ArvoContract,
@@ -48,6 +49,8 @@ class ResumableInput:
     """What a resumable's function receives on each event of its instance.
 
     Attributes:
+        data: The data of this call's event (the init event or the service response) as its
+            contract's model, validated: ``inp.data.key`` rather than ``inp.input.data["key"]``.
         input: The init event, on the call that starts the instance; else ``None``.
         service: The service response (an emit or ``sys.*.error`` of a service); else ``None``.
         context: The context returned by the previous call (``None`` on the first call).
@@ -63,14 +66,12 @@ class ResumableInput:
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
         >>> from arvo_ray.examples.number_domain import (
         ...     decrement_orchestrator_contract, value_read_contract, value_read_handler)
+        >>> from arvo_ray.examples.number_domain.contracts import Key
         >>> def flow(inp: ResumableInput):
-        ...     print("init" if inp.input else inp.service.type, inp.context)
+        ...     print(repr(inp.data), inp.context)
         ...     if inp.input:
-        ...         key = inp.input.data["key"]
-        ...         return {"context": {"key": key},
-        ...                 "services": [{"type": "com.value.read", "data": {"key": key}}]}
-        ...     final = inp.service.data["value"]
-        ...     return {"output": {"success": True, "error": [], "final": final}}
+        ...         return {"context": {"key": inp.data.key}, "services": [Key(key=inp.data.key)]}
+        ...     return {"output": {"success": True, "error": [], "final": inp.data.value}}
         >>> resumable = create_arvo_resumable(
         ...     contracts={"self": decrement_orchestrator_contract,
         ...                "services": {"reader": value_read_contract.version("0.0.1")}},
@@ -81,11 +82,12 @@ class ResumableInput:
         >>> init = factory.init(source="com.example.client", data={
         ...     "parentSubject$$": None, "key": "apples", "modifier": 1, "trend": "linear"})
         >>> asyncio.run(broker.resolve(init)).data
-        init None
-        evt.value.read.success {'key': 'apples'}
+        LinearInit(parent_subject=None, key='apples', modifier=1, trend='linear') None
+        KeyValue(key='apples', value=3) {'key': 'apples'}
         {'success': True, 'error': [], 'final': 3}
     """
 
+    data: Any
     input: ArvoEvent | None
     service: ArvoEvent | None
     context: dict[str, Any] | None
@@ -94,6 +96,28 @@ class ResumableInput:
     domain: dict[str, str | None]
     contracts: dict[str, Any]
     span: Span | None
+
+    def collected(self, of: str | type[BaseModel]) -> list[Any]:
+        """The responses collected so far, of one event type or one model, as models.
+
+        ``of`` is an event type (``"evt.value.read.success"``) or a service's emitted model
+        (``KeyValue``: the responses of every type with that model).
+        """
+        schemas = {
+            event_type: schema
+            for service in self.contracts["services"].values()
+            for event_type, schema in (
+                *service.emits.items(),
+                (service.system_error.type, service.system_error.schema),
+            )
+        }
+        types = [of] if isinstance(of, str) else [t for t, s in schemas.items() if s is of]
+        return [
+            schemas[event_type].model_validate(event.data)
+            for event_type in types
+            if event_type in schemas
+            for event in self.collected_events.get(event_type, [])
+        ]
 
 
 ResumableFunction = Callable[[ResumableInput], Any | Awaitable[Any]]
@@ -259,6 +283,7 @@ class ArvoResumable(WorkflowHandler):
         is_init = validation.contract_type == "self"
         result = function(
             ResumableInput(
+                data=validation.data,
                 input=event if is_init else None,
                 service=event if validation.contract_type == "service" else None,
                 context=copy.deepcopy(record.get("state$$")) if record else None,
@@ -279,8 +304,12 @@ class ArvoResumable(WorkflowHandler):
         result = result or {}
         new_context = result["context"] if "context" in result else (record or {}).get("state$$")
         output = result.get("output")
+        if isinstance(output, BaseModel):  # the version's completion model
+            output = output.model_dump(mode="json", by_alias=True)
         raw_events = normalize_outputs(
-            result.get("services"), where=f"Resumable {self.source} v{version}"
+            result.get("services"),
+            where=f"Resumable {self.source} v{version}",
+            schemas={s.accepts.type: s.accepts.schema for s in services.values()},
         )
 
         def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:

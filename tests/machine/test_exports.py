@@ -19,6 +19,7 @@ EXPECTED = [
     "MachineRegistry",
     "MachineSetup",
     "MachineSnapshot",
+    "ModelEvent",
     "SnapshotStatus",
     "StateMachine",
     "and_",

@@ -131,7 +131,8 @@ async def test_should_store_the_machine_snapshot_that_the_machine_can_resume_fro
     after = await memory.read(init.subject)
     assert after is not None
     assert offline.state == after["state"]
-    assert [e["data"] for e in offline.events] == [call.data]
+    # The machine emits the service's request model; the orchestrator names its type.
+    assert [e.model_dump() for e in offline.events] == [call.data]
 
 
 # -- restore from SQLite mid-flow ----------------------------------------------------------------

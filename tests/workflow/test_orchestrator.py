@@ -762,3 +762,37 @@ async def test_should_emit_deterministic_ids_for_the_same_step() -> None:
     second = (await increment_orchestrator(SimpleMachineMemory()).execute(init)).events
     assert [e.id for e in first] == [e.id for e in second]
     assert first[0].id != init.id
+
+
+# -- typed emits ----------------------------------------------------------------------------------
+
+
+async def test_should_emit_a_service_request_given_as_its_accepts_model(
+    memory: IMachineMemory,
+) -> None:
+    """A machine may emit a service's accepts model: its event type is the service's."""
+    from arvo_ray.examples.number_domain.contracts import Key
+    from arvo_ray.machine import emit
+
+    machine = setup_arvo_machine(
+        contracts={
+            "self": increment_orchestrator_contract.version("0.0.1"),
+            "services": {"reader": value_read_contract.version("0.0.1")},
+        }
+    ).create_machine(
+        {
+            "id": "typed",
+            "context": lambda a: {"key": a.input["data"]["key"]},
+            "initial": "reading",
+            "states": {
+                "reading": {"entry": emit(lambda a: Key(key=a.context["key"]))},
+            },
+        }
+    )
+    orchestrator = create_arvo_orchestrator(machines=[machine], memory=memory)
+    (request,) = (await orchestrator.execute(inc_init("apples"))).events
+    assert (request.type, request.data, request.to) == (
+        "com.value.read",
+        {"key": "apples"},
+        "com.value.read",
+    )

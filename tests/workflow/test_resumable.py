@@ -587,3 +587,43 @@ async def test_should_complete_child_resumables_on_the_parent_subject(
     assert done.to == decode(child.subject)["execution"]["initiator"]
     record = await memory.read(child.subject)
     assert record is not None and record["parentSubject"] == parent.subject
+
+
+# -- typed input and output ----------------------------------------------------------------------
+
+
+async def test_should_hand_the_function_contract_models_and_take_models_back(
+    memory: IMachineMemory,
+) -> None:
+    """``inp.data`` is the call's event as its contract model, ``inp.collected`` gives the
+    collected responses as models, and services and output may be models."""
+    from arvo_ray.examples.number_domain.contracts import Completion, Key, KeyValue
+
+    seen: list[Any] = []
+
+    def flow(inp: ResumableInput) -> dict[str, Any]:
+        seen.append(inp.data)
+        if inp.input is not None:
+            return {"context": {}, "services": [Key(key=inp.data.key)]}
+        [read] = inp.collected(KeyValue)
+        assert inp.collected("evt.value.read.success") == [read]
+        return {"output": Completion(success=True, error=[], final=read.value)}
+
+    resumable = create_arvo_resumable(
+        contracts={"self": decrement_orchestrator_contract, "services": _services("value_reader")},
+        handler={"0.0.1": flow},
+        memory=memory,
+    )
+    broker = create_simple_event_broker([resumable, _reader({"k1": 7})])
+    run = await broker.run(dec_init("k1"), trace=True)
+    assert run.final is not None and run.final.data == {"success": True, "error": [], "final": 7}
+    assert [type(data).__name__ for data in seen] == ["LinearInit", "KeyValue"]
+    assert seen[0].key == "k1" and seen[0].parent_subject is None
+    request = (run.trace or [])[1]
+    assert (request.type, request.data) == ("com.value.read", {"key": "k1"})
+
+
+def _reader(store: dict[str, float]) -> IArvoEventHandler:
+    from arvo_ray.examples.number_domain import value_read_handler
+
+    return value_read_handler(store)

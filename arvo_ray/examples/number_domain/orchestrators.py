@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from arvo_ray.examples.number_domain.contracts import (
+    Key,
+    KeyValue,
     decrement_contract,
     decrement_orchestrator_contract,
     increment_contract,
@@ -29,7 +31,7 @@ __all__ = [
 
 
 def _append_error(args: Any) -> dict[str, Any]:
-    return {"error": [*args.context["error"], args.event["data"]]}
+    return {"error": [*args.context["error"], args.data.model_dump()]}
 
 
 def _completion(args: Any) -> dict[str, Any]:
@@ -49,18 +51,15 @@ def arithmetic_machine(kind: str, version: str) -> ArvoMachine:
         ("decrement", "0.0.1"): "decrement",
         ("decrement", "0.0.2"): "divider",
     }[(kind, version)]
-    service_type = f"com.{kind}.number"
+    request = service.version(version).accepts.schema  # e.g. IncrementInput(init, increment)
     compute_state: dict[str, Any] = {
         "entry": emit(
-            lambda a: {
-                "type": service_type,
-                "data": {"init": a.context["value"], operand: a.context["modifier"]},
-            }
+            lambda a: request(init=a.context["value"], **{operand: a.context["modifier"]})
         ),
         "on": {
             f"evt.{kind}.number.success": {
                 "target": "done",
-                "actions": assign({"value": lambda a: a.event["data"]["result"]}),
+                "actions": assign({"value": lambda a: a.data.result}),
             },
             f"sys.com.{kind}.number.error": {"target": "error", "actions": assign(_append_error)},
         },
@@ -81,23 +80,21 @@ def arithmetic_machine(kind: str, version: str) -> ArvoMachine:
         {
             "id": f"machineV{version.replace('.', '')}",
             "context": lambda a: {
-                "key": a.input["data"]["key"],
+                "key": a.data.key,
                 "value": 0,
-                "modifier": a.input["data"]["modifier"],
-                "trend": a.input["data"]["trend"],
+                "modifier": a.data.modifier,
+                "trend": a.data.trend,
                 "error": [],
             },
             "output": _completion,
             "initial": "fetch_value",
             "states": {
                 "fetch_value": {
-                    "entry": emit(
-                        lambda a: {"type": "com.value.read", "data": {"key": a.context["key"]}}
-                    ),
+                    "entry": emit(lambda a: Key(key=a.context["key"])),
                     "on": {
                         "evt.value.read.success": {
                             "target": kind,
-                            "actions": assign({"value": lambda a: a.event["data"]["value"]}),
+                            "actions": assign({"value": lambda a: a.data.value}),
                         },
                         "sys.com.value.read.error": {
                             "target": "error",
@@ -140,7 +137,7 @@ def decrement_orchestrator(memory: IMachineMemory, **options: Any) -> ArvoOrches
 
 
 def _modifier_error(args: Any) -> dict[str, Any]:
-    return {"errors": [*args.context["errors"], args.event["data"]]}
+    return {"errors": [*args.context["errors"], args.data.model_dump()]}
 
 
 def _child_call(kind: str, parent_subject: Any, *, local: bool = False) -> Any:
@@ -182,15 +179,20 @@ def _operation_state(kind: str, version: str) -> dict[str, Any]:
         "on": {
             f"arvo.orc.{short}.done": [
                 {
-                    "guard": lambda a: not a.event["data"]["success"],
+                    "guard": lambda a: not a.data.success,
                     "target": "error",
                     "actions": assign(
-                        {"errors": lambda a: [*a.context["errors"], *a.event["data"]["error"]]}
+                        {
+                            "errors": lambda a: [
+                                *a.context["errors"],
+                                *(error.model_dump() for error in a.data.error),
+                            ]
+                        }
                     ),
                 },
                 {
                     "target": "done",
-                    "actions": assign({"final_value": lambda a: a.event["data"]["final"]}),
+                    "actions": assign({"final_value": lambda a: a.data.final}),
                 },
             ],
             f"sys.arvo.orc.{short}.error": {"target": "error", "actions": assign(_modifier_error)},
@@ -229,15 +231,12 @@ def number_modifier_machine(version: str) -> ArvoMachine:
             "states": {
                 "init_value": {
                     "entry": emit(
-                        lambda a: {
-                            "type": "com.value.write",
-                            "data": {"key": a.context["key"], "value": a.context["init"]},
-                        }
+                        lambda a: KeyValue(key=a.context["key"], value=a.context["init"])
                     ),
                     "on": {
                         "evt.value.write.success": [
                             {
-                                "guard": lambda a: not a.event["data"]["success"],
+                                "guard": lambda a: not a.data.success,
                                 "target": "error",
                                 "actions": assign(
                                     {

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from arvo_ray.core import ArvoErrorSchema
 from arvo_ray.examples.number_domain.contracts import (
+    DecrementInput,
+    IncrementInput,
+    Key,
+    KeyValue,
+    NumberResult,
     decrement_contract,
     decrement_orchestrator_contract,
     increment_contract,
@@ -18,50 +24,42 @@ from arvo_ray.workflow import ArvoResumable, ResumableInput, create_arvo_resumab
 __all__ = ["decrement_resumable", "increment_resumable"]
 
 
-def decrement_resumable(memory: IMachineMemory, **options: Any) -> ArvoResumable:
+def decrement_resumable(memory: IMachineMemory | None = None, **options: Any) -> ArvoResumable:
     """Read a value, decrement it, write it back and complete (``arvo.orc.dec``)."""
 
     def v1(inp: ResumableInput) -> dict[str, Any] | None:
-        service = inp.service
-        if service is not None and service.type in (
-            "sys.com.decrement.number.error",
-            "sys.com.value.read.error",
-        ):
-            return {"output": {"success": False, "error": [service.data], "final": 0}}
+        data = inp.data
+        if isinstance(data, ArvoErrorSchema):  # the read or the decrement failed
+            return {"output": {"success": False, "error": [data.model_dump()], "final": 0}}
         if inp.input is not None:
-            data = inp.input.data
             return {
                 "context": {
-                    "key": data["key"],
+                    "key": data.key,
                     "value": 0,
-                    "modifier": data["modifier"],
-                    "trend": data["trend"],
+                    "modifier": data.modifier,
+                    "trend": data.trend,
                     "error": [],
                 },
-                "services": [{"type": "com.value.read", "data": {"key": data["key"]}}],
+                "services": [Key(key=data.key)],
             }
         context = inp.context
         if context is None:
             raise RuntimeError("Faulty initialisation detected")
-        if service is not None and service.type == "evt.value.read.success":
-            value = service.data["value"]
+        if isinstance(data, KeyValue):
             return {
-                "context": {**context, "value": value},
-                "services": [
-                    {
-                        "type": "com.decrement.number",
-                        "data": {"init": value, "decrement": context["modifier"]},
-                    }
-                ],
+                "context": {**context, "value": data.value},
+                "services": [DecrementInput(init=data.value, decrement=context["modifier"])],
             }
-        if service is not None and service.type == "evt.decrement.number.success":
-            result = service.data["result"]
+        if isinstance(data, NumberResult):
             return {
-                "context": {**context, "value": result},
-                "output": {"success": True, "error": [], "final": result, "__executionunits": 10},
-                "services": [
-                    {"type": "com.value.write", "data": {"key": context["key"], "value": result}}
-                ],
+                "context": {**context, "value": data.result},
+                "output": {
+                    "success": True,
+                    "error": [],
+                    "final": data.result,
+                    "__executionunits": 10,
+                },
+                "services": [KeyValue(key=context["key"], value=data.result)],
             }
         return None
 
@@ -83,7 +81,7 @@ def decrement_resumable(memory: IMachineMemory, **options: Any) -> ArvoResumable
     )
 
 
-def increment_resumable(memory: IMachineMemory, **options: Any) -> ArvoResumable:
+def increment_resumable(memory: IMachineMemory | None = None, **options: Any) -> ArvoResumable:
     """Fan-out/fan-in: read every key, increment each, write all back, complete (``arvo.orc.inc``).
 
     Every request is also broadcast to the ``external`` domain.
@@ -91,44 +89,39 @@ def increment_resumable(memory: IMachineMemory, **options: Any) -> ArvoResumable
     domains = [None, "external"]
 
     def v1(inp: ResumableInput) -> dict[str, Any] | None:
-        service = inp.service
-        if service is not None and service.type.startswith("sys."):
-            return {"output": {"success": False, "error": [service.data], "final": []}}
+        data = inp.data
+        if isinstance(data, ArvoErrorSchema):
+            return {"output": {"success": False, "error": [data.model_dump()], "final": []}}
         if inp.input is not None:
-            modifications = inp.input.data["modifications"]
+            modifications = data.modifications
             return {
                 "context": {
                     "modifications": [
-                        {"key": m["key"], "value": None, "modifier": m["value"]}
-                        for m in modifications
+                        {"key": m.key, "value": None, "modifier": m.value} for m in modifications
                     ],
                     "error": [],
                 },
-                "services": [
-                    {"type": "com.value.read", "data": {"key": m["key"]}, "domain": domains}
-                    for m in modifications
-                ],
+                "services": [{"data": Key(key=m.key), "domain": domains} for m in modifications],
             }
         context = inp.context
         if context is None:
             raise RuntimeError("Bad initialisation detected")
         modifications = context["modifications"]
-        reads = inp.collected_events.get("evt.value.read.success", [])
+        reads: list[KeyValue] = inp.collected(KeyValue)
         if reads and len(reads) == len(modifications):
-            values = {read.data["key"]: read.data["value"] for read in reads}
+            values = {read.key: read.value for read in reads}
             updated = [{**m, "value": values[m["key"]]} for m in modifications]
             return {
                 "context": {**context, "modifications": updated},
                 "services": [
                     {
-                        "type": "com.increment.number",
-                        "data": {"init": m["value"], "increment": m["modifier"]},
+                        "data": IncrementInput(init=m["value"], increment=m["modifier"]),
                         "domain": domains,
                     }
                     for m in updated
                 ],
             }
-        increments = inp.collected_events.get("evt.increment.number.success", [])
+        increments: list[NumberResult] = inp.collected(NumberResult)
         if increments and len(increments) == len(modifications):
             # Requests are filed in emission order (one per modification and domain); only the
             # local copies get answers, so the answered ones follow the modifications' order.
@@ -141,7 +134,8 @@ def increment_resumable(memory: IMachineMemory, **options: Any) -> ArvoResumable
             return {
                 "output": {"success": True, "error": [], "final": final},
                 "services": [
-                    {"type": "com.value.write", "data": item, "domain": domains} for item in final
+                    {"data": KeyValue(key=item["key"], value=item["value"]), "domain": domains}
+                    for item in final
                 ],
             }
         return None
