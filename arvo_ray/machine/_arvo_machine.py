@@ -142,6 +142,11 @@ class ArvoMachine:
         self.logic = logic
         self.requires_resource_locking = requires_resource_locking
         self.machine_definition = _json_definition(logic.config)
+        # Event type -> model of every service request, for requests emitted as models.
+        self.request_schemas = {
+            service.accepts.type: service.accepts.schema
+            for service in contracts["services"].values()
+        }
 
     @property
     def source(self) -> str:

@@ -402,7 +402,8 @@ class WorkflowHandler(ABC):
                 new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
             if new_record.get("status") == "done":
                 complete_type = output.self_contract.metadata["completeEventType"]
-                new_record["answer"] = [e.to_dict() for e in emitted if e.type == complete_type]
+                produced = new_record["events"]["produced"]  # the emitted events, as dicts
+                new_record["answer"] = [e for e in produced if e["type"] == complete_type]
             await self._write(event, new_record, record)
             record_commit(self, record, new_record)  # metrics
         record_emittables(span, emitted)

@@ -157,16 +157,15 @@ class ArvoOrchestrator(WorkflowHandler):
                 "machineDefinition": machine.machine_definition,
             }
 
-        services = machine.contracts["services"]
         return StepOutput(
             raw_events=normalize_outputs(
                 result.events,
                 where=f"Orchestrator {self.source} v{machine.version}",
-                schemas={s.accepts.type: s.accepts.schema for s in services.values()},
+                schemas=machine.request_schemas,
             ),
             completion=result.final_output,
             self_contract=machine.contracts["self"],
-            services=services,
+            services=machine.contracts["services"],
             finish=finish,
             attributes={"arvo.orchestration.status": str(snapshot.get("status"))},
         )

@@ -225,6 +225,7 @@ class ArvoResumable(WorkflowHandler):
         self.default_event_emission_domains = self._default_domains(default_event_emission_domains)
         self._custom_span_name = span_name
         self._latest = self_contract.version("latest")
+        self._request_schemas = {s.accepts.type: s.accepts.schema for s in services.values()}
 
     @property
     def domain(self) -> str | None:
@@ -309,7 +310,7 @@ class ArvoResumable(WorkflowHandler):
         raw_events = normalize_outputs(
             result.get("services"),
             where=f"Resumable {self.source} v{version}",
-            schemas={s.accepts.type: s.accepts.schema for s in services.values()},
+            schemas=self._request_schemas,
         )
 
         def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:
