@@ -14,6 +14,7 @@ from typing import Any
 
 from arvo_ray import _display
 from arvo_ray.core import ArvoEvent
+from arvo_ray.workflow import is_finished
 from arvo_ray.workflow._execution import stored_answer
 
 __all__ = [
@@ -237,8 +238,8 @@ class WorkflowRecord(dict[str, Any]):
         (True, 'active', 'active', True)
         >>> {key: record.context[key] for key in ("init", "modifier", "operation")}
         {'init': 1, 'modifier': 2, 'operation': 'increment'}
-        >>> record.output is None, record.answer
-        (True, [])
+        >>> record.output is None, record.answer, record.finished
+        (True, [], False)
     """
 
     @property
@@ -250,6 +251,11 @@ class WorkflowRecord(dict[str, Any]):
     def status(self) -> str | None:
         """``"active"`` or ``"done"``."""
         return self.get("status")
+
+    @property
+    def finished(self) -> bool:
+        """Done or failed: nothing will change this record but acknowledgements."""
+        return is_finished(self)
 
     @property
     def context(self) -> Any:

@@ -96,10 +96,8 @@ def build() -> dict[str, Any]:
         contract=increment_contract, executionunits=1, handler={"1.0.0": increment}
     )
     machine = setup_arvo_machine(
-        contracts={
-            "self": flow_contract.version("1.0.0"),
-            "services": {"inc": increment_contract.version("1.0.0")},
-        }
+        self_contract=flow_contract.version("1.0.0"),
+        services={"inc": increment_contract.version("1.0.0")},
     ).create_machine(
         {
             "id": "bench",
@@ -146,10 +144,8 @@ def build() -> dict[str, Any]:
             machines=[machine], memory=memory, executionunits=1
         ),
         "resumable": create_arvo_resumable(
-            contracts={
-                "self": flow_contract,
-                "services": {"inc": increment_contract.version("1.0.0")},
-            },
+            self_contract=flow_contract,
+            services={"inc": increment_contract.version("1.0.0")},
             memory=memory,
             handler={"1.0.0": flow},
         ),

@@ -87,16 +87,14 @@ CASES: dict[str, tuple[Callable[..., Any], Callable[..., Any], dict[str, Any]]] 
     "resumable: a service contract as self": (
         ArvoResumable,
         create_arvo_resumable,
-        {"contracts": {"self": increment_contract, "services": {}}, "handler": {}},
+        {"self_contract": increment_contract, "handler": {}},
     ),
     "resumable: itself as a service": (
         ArvoResumable,
         create_arvo_resumable,
         {
-            "contracts": {
-                "self": decrement_orchestrator_contract,
-                "services": {"me": decrement_orchestrator_contract.version("0.0.1")},
-            },
+            "self_contract": decrement_orchestrator_contract,
+            "services": {"me": decrement_orchestrator_contract.version("0.0.1")},
             "handler": {},
         },
     ),
@@ -136,7 +134,8 @@ def test_a_machine_built_directly_checks_its_contracts_and_version() -> None:
         ArvoMachine(
             id="m",
             version="0.0.1",
-            contracts={"self": increment_contract.version("0.0.1"), "services": services},
+            self_contract=increment_contract.version("0.0.1"),
+            services=services,
             logic=logic,
             requires_resource_locking=False,
         )
@@ -144,17 +143,16 @@ def test_a_machine_built_directly_checks_its_contracts_and_version() -> None:
         ArvoMachine(
             id="m",
             version="9.9.9",
-            contracts={
-                "self": increment_orchestrator_contract.version("0.0.1"),
-                "services": services,
-            },
+            self_contract=increment_orchestrator_contract.version("0.0.1"),
+            services=services,
             logic=logic,
             requires_resource_locking=False,
         )
     machine = ArvoMachine(
         id="m",
         version="0.0.1",
-        contracts={"self": increment_orchestrator_contract.version("0.0.1"), "services": services},
+        self_contract=increment_orchestrator_contract.version("0.0.1"),
+        services=services,
         logic=logic,
         requires_resource_locking=False,
     )
@@ -167,8 +165,8 @@ def test_workflows_built_directly_default_like_their_factories() -> None:
     for direct, made in (
         (ArvoOrchestrator(machines=machines), create_arvo_orchestrator(machines=machines)),
         (
-            ArvoResumable(contracts={"self": decrement_orchestrator_contract}, handler={}),
-            create_arvo_resumable(contracts={"self": decrement_orchestrator_contract}, handler={}),
+            ArvoResumable(self_contract=decrement_orchestrator_contract, handler={}),
+            create_arvo_resumable(self_contract=decrement_orchestrator_contract, handler={}),
         ),
     ):
         assert type(direct.memory) is type(made.memory)

@@ -1,7 +1,7 @@
 """``ArvoMachine``: a statechart bound to contracts, the logic of an ``ArvoOrchestrator``.
 
-``setup_arvo_machine(contracts=..., actions=..., guards=...).create_machine(config)`` checks the
-wiring (services, version, forbidden keys) once, at definition time. At run time the machine
+``setup_arvo_machine(self_contract=..., services=..., actions=...).create_machine(config)``
+checks the wiring (services, version, forbidden keys) once, at definition time. At run time the machine
 is driven by :func:`execute_machine`: events in, the events to emit and the completion
 output out. Emitted events come from XState's ``emit`` and from Arvo's built-in
 ``enqueueArvoEvent`` action; all ``emit``-ed events of a step come before all enqueued ones.
@@ -102,7 +102,9 @@ class ArvoMachine:
     Attributes:
         id: The machine id.
         version: The self contract version this machine implements.
-        contracts: ``{"self": VersionedArvoContract, "services": {name: VersionedArvoContract}}``.
+        self_contract: The versioned orchestrator contract this machine implements.
+        services: ``{name: VersionedArvoContract}``, the contracts of the services it calls.
+        contracts: Both, as the original names them: ``{"self": ..., "services": ...}``.
         logic: The underlying :class:`StateMachine`.
         requires_resource_locking: Whether steps must hold the workflow's memory lock: true
             when the machine has parallel states or a service can answer with several events.
@@ -112,7 +114,7 @@ class ArvoMachine:
         >>> machine = arithmetic_machine("increment", "0.0.2")
         >>> machine
         ArvoMachine(id='machineV002', source='arvo.orc.inc', version='0.0.2')
-        >>> sorted(machine.contracts["services"]), machine.requires_resource_locking
+        >>> sorted(machine.services), machine.requires_resource_locking
         (['increment', 'value_reader'], True)
     """
 
@@ -121,14 +123,15 @@ class ArvoMachine:
         *,
         id: str,
         version: str,
-        contracts: Mapping[str, Any],
+        self_contract: VersionedArvoContract,
+        services: Mapping[str, VersionedArvoContract] | None = None,
         logic: StateMachine,
         requires_resource_locking: bool,
     ) -> None:
-        contracts = _checked_contracts(contracts)
-        if version != contracts["self"].version:
+        self_contract, services = _checked_contracts(self_contract, services)
+        if version != self_contract.version:
             raise ConfigViolation(
-                f"Version mismatch: Machine version must be '{contracts['self'].version}', "
+                f"Version mismatch: Machine version must be '{self_contract.version}', "
                 f"received '{version}'"
             )
         if not isinstance(logic, StateMachine):
@@ -138,24 +141,29 @@ class ArvoMachine:
             )
         self.id = id
         self.version = version
-        self.contracts = contracts
+        self.self_contract = self_contract
+        self.services = services
         self.logic = logic
         self.requires_resource_locking = requires_resource_locking
         self.machine_definition = _json_definition(logic.config)
         # Event type -> model of every service request, for requests emitted as models.
         self.request_schemas = {
-            service.accepts.type: service.accepts.schema
-            for service in contracts["services"].values()
+            service.accepts.type: service.accepts.schema for service in services.values()
         }
+
+    @property
+    def contracts(self) -> dict[str, Any]:
+        """``{"self": self_contract, "services": services}``, the original's shape."""
+        return {"self": self.self_contract, "services": self.services}
 
     @property
     def source(self) -> str:
         """The init event type (``arvo.orc.<name>``) that starts this machine."""
-        return str(self.contracts["self"].accepts.type)
+        return str(self.self_contract.accepts.type)
 
     def validate_input(self, event: ArvoEvent) -> InputValidation:
         """Which contract ``event`` belongs to (self or a service) and whether it fits."""
-        return validate_input(event, self.contracts["self"], self.contracts["services"])
+        return validate_input(event, self.self_contract, self.services)
 
     def to_mermaid(self) -> str:
         return self.logic.to_mermaid()
@@ -173,9 +181,9 @@ class ArvoMachineSetup:
     Example:
         >>> from arvo_ray.examples.number_domain import (
         ...     increment_contract, increment_orchestrator_contract)
-        >>> machine_setup = setup_arvo_machine(contracts={
-        ...     "self": increment_orchestrator_contract.version("0.0.1"),
-        ...     "services": {"increment": increment_contract.version("0.0.1")}})
+        >>> machine_setup = setup_arvo_machine(
+        ...     self_contract=increment_orchestrator_contract.version("0.0.1"),
+        ...     services={"increment": increment_contract.version("0.0.1")})
         >>> machine_setup.create_machine({"id": "inc", "initial": "compute", "states": {
         ...     "compute": {"on": {"evt.increment.number.success": "done"}},
         ...     "done": {"type": "final"}}})
@@ -184,11 +192,12 @@ class ArvoMachineSetup:
 
     def __init__(
         self,
-        contracts: Mapping[str, Any],
+        self_contract: VersionedArvoContract,
+        services: Mapping[str, VersionedArvoContract] | None,
         actions: Mapping[str, Any],
         guards: Mapping[str, Any],
     ) -> None:
-        self.contracts = _checked_contracts(contracts)
+        self.self_contract, self.services = _checked_contracts(self_contract, services)
         if ENQUEUE_ACTION in actions:
             raise ConfigViolation(
                 f"Reserved action name '{ENQUEUE_ACTION}' cannot be used in the machine "
@@ -204,7 +213,7 @@ class ArvoMachineSetup:
                 config using ``invoke``/``after``/``enqueueArvoEvent`` as a key, or any
                 statechart problem (all listed at once).
         """
-        self_contract: VersionedArvoContract = self.contracts["self"]
+        self_contract = self.self_contract
         machine_id = config.get("id")
         if not isinstance(machine_id, str) or not machine_id:
             raise ConfigViolation("Machine configuration must have an 'id' (a non-empty string)")
@@ -226,34 +235,36 @@ class ArvoMachineSetup:
                 metadata={"paths": [" > ".join(path) for _, path in forbidden]},
             )
         logic = self._setup.create_machine(config)
-        multi_emit = any(len(c.emits) > 1 for c in self.contracts["services"].values())
+        multi_emit = any(len(c.emits) > 1 for c in self.services.values())
         return ArvoMachine(
             id=machine_id,
             version=self_contract.version,
-            contracts=self.contracts,
+            self_contract=self_contract,
+            services=self.services,
             logic=logic,
             requires_resource_locking=logic.has_parallel_states or multi_emit,
         )
 
 
-def _checked_contracts(contracts: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"self": versioned orchestrator contract, "services": {name: versioned contract}}``."""
-    self_contract = contracts.get("self")
+def _checked_contracts(
+    self_contract: object, services: Mapping[str, VersionedArvoContract] | None
+) -> tuple[VersionedArvoContract, dict[str, VersionedArvoContract]]:
     if not isinstance(self_contract, VersionedArvoContract) or not is_orchestrator_contract(
         self_contract
     ):
         raise ConfigViolation(
-            "contracts['self'] must be a versioned orchestrator contract, e.g. "
+            "self_contract must be a versioned orchestrator contract, e.g. "
             "create_arvo_orchestrator_contract(...).version('1.0.0')"
         )
-    services = dict(contracts.get("services") or {})
-    validate_services(self_contract, services, kind="ArvoMachine")
-    return {"self": self_contract, "services": services}
+    checked = dict(services or {})
+    validate_services(self_contract, checked, kind="ArvoMachine")
+    return self_contract, checked
 
 
 def setup_arvo_machine(
     *,
-    contracts: Mapping[str, Any],
+    self_contract: VersionedArvoContract,
+    services: Mapping[str, VersionedArvoContract] | None = None,
     actions: Mapping[str, Any] | None = None,
     guards: Mapping[str, Any] | None = None,
     actors: Any = None,
@@ -262,8 +273,10 @@ def setup_arvo_machine(
     """Declare an orchestration machine's contracts and named actions/guards.
 
     Args:
-        contracts: ``{"self": orchestrator_contract.version("1.0.0"), "services": {name:
-            service_contract.version("1.0.0"), ...}}``.
+        self_contract: The versioned orchestrator contract the machine implements
+            (``contracts.self`` in the original).
+        services: ``{name: service_contract.version("1.0.0"), ...}``, the contracts of the
+            services the machine calls (``contracts.services`` in the original).
         actions: Named actions (callables of :class:`ActionArgs`, or ``assign``/``emit``/...).
         guards: Named guards.
         actors: Not supported in Arvo machines (raises).
@@ -275,8 +288,8 @@ def setup_arvo_machine(
 
     Example:
         >>> machine = setup_arvo_machine(  # doctest: +SKIP
-        ...     contracts={"self": inc_contract.version("1.0.0"),
-        ...                "services": {"adder": add_contract.version("1.0.0")}},
+        ...     self_contract=inc_contract.version("1.0.0"),
+        ...     services={"adder": add_contract.version("1.0.0")},
         ... ).create_machine({"id": "inc", "context": ..., "initial": "add", "states": {...}})
     """
     if actors is not None:
@@ -289,4 +302,4 @@ def setup_arvo_machine(
             "Configuration Error: 'delays' not supported in Arvo machines. Arvo machines are "
             "driven by events only (no timers)."
         )
-    return ArvoMachineSetup(contracts, actions or {}, guards or {})
+    return ArvoMachineSetup(self_contract, services, actions or {}, guards or {})

@@ -66,6 +66,7 @@ from arvo_ray.telemetry import (
     routing_span,
     summarize_metrics,
 )
+from arvo_ray.workflow import is_finished
 from arvo_ray.workflow._execution import stored_answer
 
 __all__ = ["BrokerActor", "BrokerConfig"]
@@ -407,9 +408,9 @@ class BrokerActor:
                 return None  # the memory is failing: the run's errors say so, now
             if record is None:
                 return None  # the workflow never started: nothing can answer
-            finished = stored_answer(record)
-            if finished or record.get("status") == "done":
-                return next((e for e in reversed(finished) if e.to == key[0]), None)
+            if is_finished(record):
+                answer = stored_answer(record)
+                return next((e for e in reversed(answer) if e.to == key[0]), None)
             if record.get("stalled"):
                 run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
                 return None

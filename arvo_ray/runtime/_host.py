@@ -27,7 +27,7 @@ from arvo_ray.core import ArvoEvent, TransactionViolation, is_violation_error
 from arvo_ray.core._primitives import QUOTE_LIMIT, quote
 from arvo_ray.memory import CachedMachineMemory, IMachineMemory, StaleRecordError
 from arvo_ray.runtime._outcome import StepOutcome
-from arvo_ray.workflow import WorkflowHandler
+from arvo_ray.workflow import WorkflowHandler, is_finished
 
 __all__ = ["WorkflowHost", "acknowledge_all", "remove_acknowledged"]
 
@@ -280,10 +280,7 @@ class WorkflowHost:
         return reclaimed
 
     async def _finished(self, subject: str) -> bool:
-        record = await self.memory.read(subject)
-        if record is None:
-            return False
-        return record.get("executionStatus") == "failure" or record.get("status") == "done"
+        return is_finished(await self.memory.read(subject))
 
     def forget(self, subject: str) -> None:
         """Drop the warm copy of an instance (it was passivated)."""

@@ -27,6 +27,7 @@ from arvo_ray.runtime._config import BrokerConfig, Instance, Sharded
 from arvo_ray.runtime._host import WorkflowHost, acknowledge_all
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.telemetry import actor_activated, actor_passivated
+from arvo_ray.workflow import is_finished
 
 __all__ = ["InstancePlacement", "ShardedPlacement", "WorkflowPlacement"]
 
@@ -214,9 +215,7 @@ class InstancePlacement:
             record = await self.finished.memory.read(subject)
         except Exception:
             return False  # let an instance actor find out (and report the memory's failure)
-        finished = record is not None and (
-            record.get("status") == "done" or record.get("executionStatus") == "failure"
-        )
+        finished = is_finished(record)
         if not finished:
             self.finished.forget(subject)  # only finished records stay warm: they never change
         return finished

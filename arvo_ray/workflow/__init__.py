@@ -5,6 +5,7 @@ Both run every event through one execution wrapper (lock → read → run → CA
 
 from arvo_ray.workflow._execution import CONSUMED_IDS_KEPT, StepInput, StepOutput, WorkflowHandler
 from arvo_ray.workflow._orchestrator import ArvoOrchestrator, create_arvo_orchestrator
+from arvo_ray.workflow._record import WorkflowRecordData, is_done, is_failed, is_finished
 from arvo_ray.workflow._resumable import (
     ArvoResumable,
     ResumableFunction,
@@ -21,6 +22,10 @@ __all__ = [
     "StepInput",
     "StepOutput",
     "WorkflowHandler",
+    "WorkflowRecordData",
     "create_arvo_orchestrator",
     "create_arvo_resumable",
+    "is_done",
+    "is_failed",
+    "is_finished",
 ]

@@ -64,6 +64,7 @@ from arvo_ray.handler._telemetry import (
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
 from arvo_ray.workflow._observe import record_commit
+from arvo_ray.workflow._record import WorkflowRecordData, is_done, is_failed, is_finished
 
 __all__ = [
     "CONSUMED_IDS_KEPT",
@@ -143,7 +144,7 @@ class StepOutput:
     completion: Mapping[str, Any] | None
     self_contract: VersionedArvoContract
     services: Mapping[str, VersionedArvoContract]
-    finish: Callable[[list[ArvoEvent]], dict[str, Any] | None]
+    finish: Callable[[list[ArvoEvent]], WorkflowRecordData | None]
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -255,7 +256,7 @@ class WorkflowHandler(ABC):
             ) from exc
 
     async def _write(
-        self, event: ArvoEvent, record: dict[str, Any], prev: Mapping[str, Any] | None
+        self, event: ArvoEvent, record: Mapping[str, Any], prev: Mapping[str, Any] | None
     ) -> None:
         try:
             await self.memory.write(event.subject, record, prev)
@@ -357,7 +358,7 @@ class WorkflowHandler(ABC):
                 duplicate=True,
                 answer=stored_answer(record),
             )
-        if record is not None and record.get("executionStatus") == "failure":
+        if is_failed(record):
             if span is not None:
                 span.set_attribute("arvo.handler.execution.status", "failure")
             log_to_span("WARNING", "The workflow has failed before; the event is ignored")
@@ -382,7 +383,7 @@ class WorkflowHandler(ABC):
         )
         try:
             output = await self._run(step)
-            if record is not None and record.get("status") == "done":
+            if is_done(record):
                 # Validated by the run above (as the original does); otherwise it changes nothing.
                 log_to_span("INFO", "The workflow is done; the late event is ignored")
                 return await self._late(event, record, acknowledged)
@@ -400,7 +401,7 @@ class WorkflowHandler(ABC):
             new_record["consumedEventIds"] = consumed_ids
             if self.track_outbox:
                 new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
-            if new_record.get("status") == "done":
+            if is_done(new_record):
                 complete_type = output.self_contract.metadata["completeEventType"]
                 produced = new_record["events"]["produced"]  # the emitted events, as dicts
                 new_record["answer"] = [e for e in produced if e["type"] == complete_type]
@@ -536,15 +537,14 @@ def stored_answer(record: Mapping[str, Any] | None) -> list[ArvoEvent]:
 
     Records written before answers were stored keep it in their last step's events.
     """
-    if record is None:
-        return []
-    failed = record.get("executionStatus") == "failure"
-    if not failed and record.get("status") != "done":
+    if record is None or not is_finished(record):
         return []
     answer = record.get("answer")
     if answer is None:
         produced = (record.get("events") or {}).get("produced") or []
-        answer = produced if failed else [e for e in produced if str(e["type"]).endswith(".done")]
+        if not is_failed(record):
+            produced = [e for e in produced if str(e["type"]).endswith(".done")]
+        answer = produced
     return [ArvoEvent.from_dict(item) for item in answer]
 
 

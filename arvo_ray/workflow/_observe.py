@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from arvo_ray.core._metrics import metrics_enabled, record_workflow
+from arvo_ray.workflow._record import is_done, is_failed
 
 __all__ = ["record_commit"]
 
@@ -32,8 +33,8 @@ def record_commit(
     before = previous or {}
     if previous is None:
         record_workflow(source, "started", kind)
-    if new.get("executionStatus") == "failure":
-        if before.get("executionStatus") != "failure":
+    if is_failed(new):
+        if not is_failed(before):
             record_workflow(source, "failed", kind)
-    elif new.get("status") == "done" and before.get("status") != "done":
+    elif is_done(new) and not is_done(before):
         record_workflow(source, "completed", kind)

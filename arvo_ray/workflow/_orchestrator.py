@@ -8,7 +8,6 @@ machine's persisted snapshot in the memory record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from arvo_ray.core import (
     ArvoEvent,
@@ -23,6 +22,7 @@ from arvo_ray.machine._execution_engine import execute_machine
 from arvo_ray.machine._registry import MachineRegistry
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 from arvo_ray.workflow._execution import StepInput, StepOutput, WorkflowHandler
+from arvo_ray.workflow._record import WorkflowRecordData
 
 __all__ = ["ArvoOrchestrator", "create_arvo_orchestrator"]
 
@@ -92,7 +92,7 @@ class ArvoOrchestrator(WorkflowHandler):
             seen.add(machine.version)
         self.registry = MachineRegistry(*machines)
         first = self.registry.machines[0]
-        self._self_contract: VersionedArvoContract = first.contracts["self"]
+        self._self_contract: VersionedArvoContract = first.self_contract
         self.source = first.source
         self.memory = memory if memory is not None else SimpleMachineMemory()
         self.executionunits = executionunits
@@ -141,13 +141,13 @@ class ArvoOrchestrator(WorkflowHandler):
         result = execute_machine(machine, previous, event, validation.data)
         snapshot = result.state
 
-        def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:
+        def finish(emitted: list[ArvoEvent]) -> WorkflowRecordData:
             return {
                 "executionStatus": "normal",
                 "initEventId": step.init_event_id,
                 "subject": event.subject,
                 "parentSubject": step.parent_subject,
-                "status": snapshot.get("status"),
+                "status": snapshot["status"],
                 "value": snapshot.get("value"),
                 "state": snapshot,
                 "events": {
@@ -164,8 +164,8 @@ class ArvoOrchestrator(WorkflowHandler):
                 schemas=machine.request_schemas,
             ),
             completion=result.final_output,
-            self_contract=machine.contracts["self"],
-            services=machine.contracts["services"],
+            self_contract=machine.self_contract,
+            services=machine.services,
             finish=finish,
             attributes={"arvo.orchestration.status": str(snapshot.get("status"))},
         )

@@ -35,6 +35,7 @@ from arvo_ray.handler._domain import DomainSpec
 from arvo_ray.handler._output import normalize_outputs
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 from arvo_ray.workflow._execution import StepInput, StepOutput, WorkflowHandler
+from arvo_ray.workflow._record import WorkflowRecordData, is_done
 
 __all__ = [
     "ArvoResumable",
@@ -57,7 +58,8 @@ class ResumableInput:
         metadata: The stored record of the instance (``None`` on the first call).
         collected_events: Responses to the requests emitted last, grouped by event type.
         domain: ``{"self": <self contract domain>, "event": <event domain>}``.
-        contracts: ``{"self": <self contract for the instance version>, "services": {...}}``.
+        self_contract: The self contract of the instance's version.
+        services: ``{name: <versioned service contract>}``.
         span: The execution span, or ``None`` without an OpenTelemetry SDK.
 
     Example:
@@ -73,8 +75,8 @@ class ResumableInput:
         ...         return {"context": {"key": inp.data.key}, "services": [Key(key=inp.data.key)]}
         ...     return {"output": {"success": True, "error": [], "final": inp.data.value}}
         >>> resumable = create_arvo_resumable(
-        ...     contracts={"self": decrement_orchestrator_contract,
-        ...                "services": {"reader": value_read_contract.version("0.0.1")}},
+        ...     self_contract=decrement_orchestrator_contract,
+        ...     services={"reader": value_read_contract.version("0.0.1")},
         ...     handler={"0.0.1": flow})
         >>> broker = SimpleEventBroker([resumable, value_read_handler({"apples": 3})])
         >>> factory = create_arvo_orchestrator_event_factory(
@@ -94,8 +96,14 @@ class ResumableInput:
     metadata: dict[str, Any] | None
     collected_events: Mapping[str, list[ArvoEvent]]
     domain: dict[str, str | None]
-    contracts: dict[str, Any]
+    self_contract: VersionedArvoContract
+    services: Mapping[str, VersionedArvoContract]
     span: Span | None
+
+    @property
+    def contracts(self) -> dict[str, Any]:
+        """``{"self": self_contract, "services": services}``, the original's shape."""
+        return {"self": self.self_contract, "services": self.services}
 
     def collected(self, of: str | type[BaseModel]) -> list[Any]:
         """The responses collected so far, of one event type or one model, as models.
@@ -105,7 +113,7 @@ class ResumableInput:
         """
         schemas = {
             event_type: schema
-            for service in self.contracts["services"].values()
+            for service in self.services.values()
             for event_type, schema in (
                 *service.emits.items(),
                 (service.system_error.type, service.system_error.schema),
@@ -190,7 +198,8 @@ class ArvoResumable(WorkflowHandler):
     def __init__(
         self,
         *,
-        contracts: Mapping[str, Any],
+        self_contract: ArvoContract,
+        services: Mapping[str, VersionedArvoContract] | None = None,
         handler: Mapping[str, ResumableFunction],
         memory: IMachineMemory | None = None,
         executionunits: int | float = 0,
@@ -198,20 +207,20 @@ class ArvoResumable(WorkflowHandler):
         default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
         span_name: Callable[[str, ArvoEvent], str] | None = None,
     ) -> None:
-        self_contract = contracts.get("self")
         if not isinstance(self_contract, ArvoContract) or not is_orchestrator_contract(
             self_contract
         ):
             raise ConfigViolation(
-                "contracts['self'] of a resumable must be an (unversioned) orchestrator "
+                "self_contract of a resumable must be an (unversioned) orchestrator "
                 "contract made with create_arvo_orchestrator_contract(...)"
             )
-        services = dict(contracts.get("services") or {})
+        services = dict(services or {})
         validate_services(self_contract, services, kind="ArvoResumable")
         for version, function in handler.items():
             if not callable(function):
                 raise TypeError(f"handler[{version!r}] must be callable, got {function!r}")
-        self.contracts: dict[str, Any] = {"self": self_contract, "services": services}
+        self.self_contract = self_contract
+        self.services = services
         self.handler = dict(handler)
         self.source = self_contract.type
         self.memory = memory if memory is not None else SimpleMachineMemory()
@@ -228,16 +237,20 @@ class ArvoResumable(WorkflowHandler):
         self._request_schemas = {s.accepts.type: s.accepts.schema for s in services.values()}
 
     @property
+    def contracts(self) -> dict[str, Any]:
+        """``{"self": self_contract, "services": services}``, the original's shape."""
+        return {"self": self.self_contract, "services": self.services}
+
+    @property
     def domain(self) -> str | None:
-        self_contract: ArvoContract = self.contracts["self"]
-        return self_contract.domain
+        return self.self_contract.domain
 
     @property
     def system_error_contract(self) -> VersionedArvoContract:
         return self._latest
 
     def _span_name(self, event: ArvoEvent) -> str:
-        uri = self.contracts["self"].uri
+        uri = self.self_contract.uri
         if self._custom_span_name is not None:
             return self._custom_span_name(uri, event)
         return f"Resumable<{uri}>@<{event.type}>"
@@ -255,8 +268,7 @@ class ArvoResumable(WorkflowHandler):
                 f"name='{step.subject['orchestrator']['name']}' and version='{version}'.",
                 metadata={"event_id": event.id, "version": version},
             )
-        self_contract: ArvoContract = self.contracts["self"]
-        services: dict[str, VersionedArvoContract] = self.contracts["services"]
+        self_contract, services = self.self_contract, self.services
         validation = validate_input(event, self_contract, services)
         validation.raise_unless_valid(event, "resumable")
         versioned_self = (
@@ -264,7 +276,7 @@ class ArvoResumable(WorkflowHandler):
         )
         # step.record is also the compare-and-set ``prev``: copy what is changed, never mutate it.
         record = dict(step.record) if step.record else None
-        if record is not None and record.get("status") == "done":
+        if is_done(record):
             return StepOutput(
                 raw_events=[],
                 completion=None,
@@ -291,7 +303,8 @@ class ArvoResumable(WorkflowHandler):
                 metadata=record,
                 collected_events=collected,
                 domain={"self": self_contract.domain, "event": event.domain},
-                contracts={"self": versioned_self, "services": services},
+                self_contract=versioned_self,
+                services=services,
                 span=step.span,
             )
         )
@@ -313,7 +326,7 @@ class ArvoResumable(WorkflowHandler):
             schemas=self._request_schemas,
         )
 
-        def finish(emitted: list[ArvoEvent]) -> dict[str, Any]:
+        def finish(emitted: list[ArvoEvent]) -> WorkflowRecordData:
             return {
                 "executionStatus": "normal",
                 "status": "done" if output else "active",
@@ -339,7 +352,8 @@ class ArvoResumable(WorkflowHandler):
 
 def create_arvo_resumable(
     *,
-    contracts: Mapping[str, Any],
+    self_contract: ArvoContract,
+    services: Mapping[str, VersionedArvoContract] | None = None,
     handler: Mapping[str, ResumableFunction],
     memory: IMachineMemory | None = None,
     executionunits: int | float = 0,
@@ -350,8 +364,10 @@ def create_arvo_resumable(
     """Create a resumable workflow: the same as :class:`ArvoResumable` (the original's name).
 
     Args:
-        contracts: ``{"self": <orchestrator contract, unversioned>, "services": {name:
-            <versioned contract>}}``.
+        self_contract: The orchestrator contract, unversioned (``contracts.self`` in the
+            original).
+        services: ``{name: <versioned contract>}``, the services the workflow calls
+            (``contracts.services`` in the original).
         handler: ``{"1.0.0": fn, ...}``; an instance whose subject version has no function
             raises ``ConfigViolation`` at run time.
         memory: Where instance state lives (default: a fresh in-process ``SimpleMachineMemory``).
@@ -363,13 +379,13 @@ def create_arvo_resumable(
     Example:
         >>> async def flow(inp: ResumableInput):  # doctest: +SKIP
         ...     if inp.input:
-        ...         return {"context": {"n": inp.input.data["n"]},
-        ...                 "services": [{"type": "com.calc.add", "data": {"a": 1, "b": 2}}]}
-        ...     if inp.service and inp.service.type == "evt.calc.add.success":
-        ...         return {"output": {"total": inp.service.data["total"]}}
+        ...         return {"context": {"n": inp.data.n}, "services": [AddInput(a=1, b=2)]}
+        ...     (total,) = inp.collected(AddResult)
+        ...     return {"output": {"total": total.total}}
     """
     return ArvoResumable(
-        contracts=contracts,
+        self_contract=self_contract,
+        services=services,
         handler=handler,
         memory=memory,
         executionunits=executionunits,

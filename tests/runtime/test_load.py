@@ -61,10 +61,8 @@ lookup_contract = create_arvo_orchestrator_contract(
 def lookup_orchestrator() -> Any:
     """Read one value and answer it: two steps, one handler call in between."""
     machine = setup_arvo_machine(
-        contracts={
-            "self": lookup_contract.version("1.0.0"),
-            "services": {"reader": value_read_contract.version("0.0.1")},
-        }
+        self_contract=lookup_contract.version("1.0.0"),
+        services={"reader": value_read_contract.version("0.0.1")},
     ).create_machine(
         {
             "id": "lookup",

@@ -51,10 +51,10 @@ def dec_init(key):
 def failing_dec(memory):
     def explode(_args: Any):
         raise RuntimeError("dec exploded")
-    machine = setup_arvo_machine(contracts={
-        "self": decrement_orchestrator_contract.version("0.0.1"),
-        "services": {"value_reader": value_read_contract.version("0.0.1")},
-    }).create_machine({"id": "machineV001", "context": explode, "initial": "a", "states": {"a": {}}})
+    machine = setup_arvo_machine(
+        self_contract=decrement_orchestrator_contract.version("0.0.1"),
+        services={"value_reader": value_read_contract.version("0.0.1")},
+    ).create_machine({"id": "machineV001", "context": explode, "initial": "a", "states": {"a": {}}})
     return create_arvo_orchestrator(machines=[machine], memory=memory, executionunits=0.1)
 
 async def main():

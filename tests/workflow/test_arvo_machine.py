@@ -89,7 +89,8 @@ SERVICES = {
 def _setup(**overrides: Any) -> ArvoMachineSetup:
     logged: list[Any] = []
     options: dict[str, Any] = {
-        "contracts": {"self": test_machine_contract.version("0.0.1"), "services": SERVICES},
+        "self_contract": test_machine_contract.version("0.0.1"),
+        "services": SERVICES,
         "actions": {
             "log": lambda a: logged.append((a.context, a.event)),
             "assignEventError": assign(
@@ -223,7 +224,7 @@ def test_should_throw_on_duplicate_service_contracts_even_with_different_version
         "notification": notification_contract.version("0.0.1"),
     }
     with pytest.raises(ConfigViolation) as info:
-        _setup(contracts={"self": test_machine_contract.version("0.0.1"), "services": services})
+        _setup(self_contract=test_machine_contract.version("0.0.1"), services=services)
     assert str(info.value) == (
         "ViolationError<Config> In ArvoMachine, the service contracts must have unique URIs. "
         "Multiple versions of the same contract are not allow. The contracts 'increment2' and "
@@ -240,7 +241,7 @@ def test_should_throw_on_self_referencing() -> None:
         "notification": notification_contract.version("0.0.1"),
     }
     with pytest.raises(ConfigViolation) as info:
-        _setup(contracts={"self": test_machine_contract.version("0.0.1"), "services": services})
+        _setup(self_contract=test_machine_contract.version("0.0.1"), services=services)
     assert info.value.message == (
         "ViolationError<Config> In ArvoMachine, Circular dependency detected: Machine with URI "
         "'#/test/machine' is registered as service 'testMachine'. Self-referential services "
@@ -256,7 +257,7 @@ def test_should_report_duplicate_uris_before_a_self_reference() -> None:
         "increment2": increment_service_contract.version("0.0.2"),
     }
     with pytest.raises(ConfigViolation, match="must have unique URIs"):
-        _setup(contracts={"self": test_machine_contract.version("0.0.1"), "services": services})
+        _setup(self_contract=test_machine_contract.version("0.0.1"), services=services)
 
 
 def test_should_throw_when_using_the_actors_parameter() -> None:
@@ -286,19 +287,17 @@ def test_should_throw_when_using_the_reserved_action_name_enqueue_arvo_event() -
 def test_should_reject_a_self_contract_that_is_not_a_versioned_orchestrator_contract() -> None:
     """``self`` must be ``orchestrator_contract.version(...)``, not the unversioned contract."""
     with pytest.raises(ConfigViolation, match="versioned orchestrator contract"):
-        _setup(contracts={"self": test_machine_contract, "services": {}})
+        _setup(self_contract=test_machine_contract, services={})
     with pytest.raises(ConfigViolation, match="versioned orchestrator contract"):
-        _setup(contracts={"self": increment_service_contract.version("0.0.1"), "services": {}})
+        _setup(self_contract=increment_service_contract.version("0.0.1"), services={})
 
 
 def test_should_reject_an_unversioned_service_contract() -> None:
     """Services are versioned contracts; a bare contract is named in the error."""
     with pytest.raises(ConfigViolation, match="service 'increment' must be a versioned contract"):
         _setup(
-            contracts={
-                "self": test_machine_contract.version("0.0.1"),
-                "services": {"increment": increment_service_contract},
-            }
+            self_contract=test_machine_contract.version("0.0.1"),
+            services={"increment": increment_service_contract},
         )
 
 
@@ -594,10 +593,8 @@ def test_should_allow_enqueue_arvo_event_as_an_action_type() -> None:
 
 def _machine_with(state: dict[str, Any], services: dict[str, Any] | None = None) -> ArvoMachine:
     return setup_arvo_machine(
-        contracts={
-            "self": test_machine_contract.version("0.0.1"),
-            "services": services if services is not None else SERVICES,
-        }
+        self_contract=test_machine_contract.version("0.0.1"),
+        services=services if services is not None else SERVICES,
     ).create_machine({"id": "m", "initial": "s", "states": {"s": state}})
 
 

@@ -27,7 +27,8 @@ def _machine(
     *, context: Any = None, increment_entry: list[Any] | None = None, actions: Any = None
 ) -> ArvoMachine:
     return setup_arvo_machine(
-        contracts={"self": test_machine_contract.version("0.0.1"), "services": SERVICES},
+        self_contract=test_machine_contract.version("0.0.1"),
+        services=SERVICES,
         actions=actions or {},
     ).create_machine(
         {

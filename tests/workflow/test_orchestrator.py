@@ -642,7 +642,8 @@ def _dumb_orchestrator(memory: IMachineMemory) -> ArvoOrchestrator:
         raise ExecutionViolation("Violation error")
 
     machine = setup_arvo_machine(
-        contracts={"self": dumb_contract.version("1.0.0"), "services": {}},
+        self_contract=dumb_contract.version("1.0.0"),
+        services={},
         actions={"throwNormalError": throw_normal, "throwViolationError": throw_violation},
     ).create_machine(
         {
@@ -775,10 +776,8 @@ async def test_should_emit_a_service_request_given_as_its_accepts_model(
     from arvo_ray.machine import emit
 
     machine = setup_arvo_machine(
-        contracts={
-            "self": increment_orchestrator_contract.version("0.0.1"),
-            "services": {"reader": value_read_contract.version("0.0.1")},
-        }
+        self_contract=increment_orchestrator_contract.version("0.0.1"),
+        services={"reader": value_read_contract.version("0.0.1")},
     ).create_machine(
         {
             "id": "typed",

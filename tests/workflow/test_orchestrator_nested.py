@@ -318,10 +318,8 @@ def _failing_decrement(memory: IMachineMemory) -> ArvoOrchestrator:
         raise RuntimeError("child exploded")
 
     machine = setup_arvo_machine(
-        contracts={
-            "self": decrement_orchestrator_contract.version("0.0.1"),
-            "services": {"value_reader": value_read_contract.version("0.0.1")},
-        }
+        self_contract=decrement_orchestrator_contract.version("0.0.1"),
+        services={"value_reader": value_read_contract.version("0.0.1")},
     ).create_machine({"id": "machineV001", "context": explode, "initial": "a", "states": {"a": {}}})
     return create_arvo_orchestrator(machines=[machine], memory=memory, executionunits=0.1)
 

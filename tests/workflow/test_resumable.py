@@ -63,13 +63,15 @@ def test_should_make_the_resource_lockable_by_default(memory: IMachineMemory) ->
     defaults like the factory (the original's raw constructor defaults to True)."""
     assert decrement_resumable(memory).requires_resource_locking is True
     single = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": _services("value_reader")},
+        self_contract=decrement_orchestrator_contract,
+        services=_services("value_reader"),
         handler={"0.0.1": lambda inp: None},
     )
     assert single.requires_resource_locking is False
     assert isinstance(single.memory, SimpleMachineMemory)
     raw = ArvoResumable(
-        contracts={"self": decrement_orchestrator_contract, "services": {}},
+        self_contract=decrement_orchestrator_contract,
+        services={},
         memory=memory,
         handler={},
     )
@@ -91,23 +93,22 @@ def test_should_require_an_unversioned_orchestrator_self_contract() -> None:
     """``self`` is the orchestrator contract itself, not one of its versions."""
     with pytest.raises(ConfigViolation, match="unversioned"):
         create_arvo_resumable(
-            contracts={"self": decrement_orchestrator_contract.version("0.0.1"), "services": {}},
+            self_contract=decrement_orchestrator_contract.version("0.0.1"),
+            services={},
             handler={},
         )
     with pytest.raises(ConfigViolation, match="unversioned"):
-        create_arvo_resumable(contracts={"self": decrement_contract, "services": {}}, handler={})
+        create_arvo_resumable(self_contract=decrement_contract, services={}, handler={})
 
 
 def test_should_validate_services_like_machines() -> None:
     """Duplicate URIs and self references are rejected with "In ArvoResumable, ..." messages."""
     with pytest.raises(ConfigViolation) as info:
         create_arvo_resumable(
-            contracts={
-                "self": decrement_orchestrator_contract,
-                "services": {
-                    "one": increment_contract.version("0.0.1"),
-                    "two": increment_contract.version("0.0.2"),
-                },
+            self_contract=decrement_orchestrator_contract,
+            services={
+                "one": increment_contract.version("0.0.1"),
+                "two": increment_contract.version("0.0.2"),
             },
             handler={},
         )
@@ -118,10 +119,8 @@ def test_should_validate_services_like_machines() -> None:
     )
     with pytest.raises(ConfigViolation) as info:
         create_arvo_resumable(
-            contracts={
-                "self": decrement_orchestrator_contract,
-                "services": {"me": decrement_orchestrator_contract.version("0.0.1")},
-            },
+            self_contract=decrement_orchestrator_contract,
+            services={"me": decrement_orchestrator_contract.version("0.0.1")},
             handler={},
         )
     assert info.value.message == (
@@ -135,7 +134,8 @@ def test_should_reject_a_handler_that_is_not_callable() -> None:
     """Every version's handler must be a function."""
     with pytest.raises(TypeError, match=r"handler\['0.0.1'\] must be callable"):
         create_arvo_resumable(
-            contracts={"self": decrement_orchestrator_contract, "services": {}},
+            self_contract=decrement_orchestrator_contract,
+            services={},
             handler={"0.0.1": "not a function"},  # type: ignore[dict-item]
         )
 
@@ -324,7 +324,8 @@ async def test_should_pass_arvo_events_and_the_record_to_the_function(
         return {"output": {"success": True, "error": [], "final": 1}}
 
     resumable = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": _services("value_reader")},
+        self_contract=decrement_orchestrator_contract,
+        services=_services("value_reader"),
         handler={"0.0.1": flow},
         memory=memory,
     )
@@ -341,7 +342,8 @@ async def test_should_pass_arvo_events_and_the_record_to_the_function(
     assert first.service is None
     assert (first.context, first.metadata, first.collected_events) == (None, None, {})
     assert first.domain == {"self": None, "event": None}
-    assert first.contracts["self"].version == "0.0.1"
+    assert first.self_contract.version == "0.0.1"
+    assert first.contracts == {"self": first.self_contract, "services": first.services}
     assert second.input is None
     assert isinstance(second.service, ArvoEvent) and second.service.id == reply.id
     assert second.metadata is not None and second.metadata["status"] == "active"
@@ -361,7 +363,8 @@ async def test_should_keep_the_context_when_the_function_returns_none(
         return {"context": {"kept": True}} if inp.input is not None else None
 
     resumable = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": _services("value_reader")},
+        self_contract=decrement_orchestrator_contract,
+        services=_services("value_reader"),
         handler={"0.0.1": flow},
         memory=memory,
     )
@@ -434,7 +437,8 @@ async def test_should_throw_when_no_handler_matches_the_subject_version(
 ) -> None:
     """Missing versions are found at run time, with the exact ConfigViolation."""
     resumable = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": {}},
+        self_contract=decrement_orchestrator_contract,
+        services={},
         handler={"0.0.1": lambda inp: None},
         memory=memory,
     )
@@ -468,7 +472,8 @@ async def test_should_persist_nothing_on_invalid_input(
 async def test_should_report_a_malformed_result_as_a_system_error(memory: IMachineMemory) -> None:
     """A function returning something other than a dict is a (non-violation) error."""
     resumable = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": {}},
+        self_contract=decrement_orchestrator_contract,
+        services={},
         handler={"0.0.1": lambda inp: ["not", "a", "dict"]},
         memory=memory,
     )
@@ -577,7 +582,8 @@ async def test_should_complete_child_resumables_on_the_parent_subject(
         return {"output": {"success": True, "error": [], "final": 7}}
 
     resumable = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": {}},
+        self_contract=decrement_orchestrator_contract,
+        services={},
         handler={"0.0.1": flow},
         memory=memory,
     )
@@ -610,7 +616,8 @@ async def test_should_hand_the_function_contract_models_and_take_models_back(
         return {"output": Completion(success=True, error=[], final=read.value)}
 
     resumable = create_arvo_resumable(
-        contracts={"self": decrement_orchestrator_contract, "services": _services("value_reader")},
+        self_contract=decrement_orchestrator_contract,
+        services=_services("value_reader"),
         handler={"0.0.1": flow},
         memory=memory,
     )

@@ -69,13 +69,11 @@ def arithmetic_machine(kind: str, version: str) -> ArvoMachine:
         # resource locking, as in the reference domain.
         compute_state = {"type": "parallel", "states": {}, **compute_state}
     return setup_arvo_machine(
-        contracts={
-            "self": orchestrator.version(version),
-            "services": {
-                "value_reader": value_read_contract.version("0.0.1"),
-                kind: service.version(version),
-            },
-        }
+        self_contract=orchestrator.version(version),
+        services={
+            "value_reader": value_read_contract.version("0.0.1"),
+            kind: service.version(version),
+        },
     ).create_machine(
         {
             "id": f"machineV{version.replace('.', '')}",
@@ -203,15 +201,13 @@ def _operation_state(kind: str, version: str) -> dict[str, Any]:
 def number_modifier_machine(version: str) -> ArvoMachine:
     """Write the initial value, then run an increment or decrement orchestration as a child."""
     return setup_arvo_machine(
-        contracts={
-            "self": number_modifier_contract.version(version),
-            "services": {
-                "value_writer": value_write_contract.version("0.0.1"),
-                "value_reader": value_read_contract.version("0.0.1"),
-                "increment": increment_orchestrator_contract.version(version),
-                "decrement": decrement_orchestrator_contract.version(version),
-            },
-        }
+        self_contract=number_modifier_contract.version(version),
+        services={
+            "value_writer": value_write_contract.version("0.0.1"),
+            "value_reader": value_read_contract.version("0.0.1"),
+            "increment": increment_orchestrator_contract.version(version),
+            "decrement": decrement_orchestrator_contract.version(version),
+        },
     ).create_machine(
         {
             "id": f"machineV{version.replace('.', '')}",

@@ -67,13 +67,11 @@ def decrement_resumable(memory: IMachineMemory | None = None, **options: Any) ->
         raise NotImplementedError("Version 0.0.2 is not implemented for decrement resumable")
 
     return create_arvo_resumable(
-        contracts={
-            "self": decrement_orchestrator_contract,
-            "services": {
-                "value_reader": value_read_contract.version("0.0.1"),
-                "value_writer": value_write_contract.version("0.0.1"),
-                "decrement": decrement_contract.version("0.0.1"),
-            },
+        self_contract=decrement_orchestrator_contract,
+        services={
+            "value_reader": value_read_contract.version("0.0.1"),
+            "value_writer": value_write_contract.version("0.0.1"),
+            "decrement": decrement_contract.version("0.0.1"),
         },
         memory=memory,
         handler={"0.0.1": v1, "0.0.2": v2},
@@ -141,13 +139,11 @@ def increment_resumable(memory: IMachineMemory | None = None, **options: Any) ->
         return None
 
     return create_arvo_resumable(
-        contracts={
-            "self": increment_resumable_contract,
-            "services": {
-                "value_reader": value_read_contract.version("0.0.1"),
-                "value_writer": value_write_contract.version("0.0.1"),
-                "increment": increment_contract.version("0.0.1"),
-            },
+        self_contract=increment_resumable_contract,
+        services={
+            "value_reader": value_read_contract.version("0.0.1"),
+            "value_writer": value_write_contract.version("0.0.1"),
+            "increment": increment_contract.version("0.0.1"),
         },
         memory=memory,
         handler={"0.0.1": v1},

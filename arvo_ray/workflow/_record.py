@@ -1,0 +1,60 @@
+"""The stored record of a workflow instance: its shape, and what is asked of it everywhere.
+
+Orchestrators and resumables write one JSON object per instance (the original's shape, plus
+``consumedEventIds``, ``outbox``, ``answer`` and ``stalled``); the runtime reads the same
+records. Whether an instance has finished is asked in many places, so it is answered here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict, TypeGuard, TypeVar
+
+__all__ = ["WorkflowRecordData", "is_done", "is_failed", "is_finished"]
+
+WorkflowRecordData = TypedDict(
+    "WorkflowRecordData",
+    {
+        "executionStatus": Literal["normal", "failure"],
+        "status": str,  # "active" or "done" (orchestrators: the machine snapshot's status)
+        "initEventId": str,
+        "subject": str,
+        "parentSubject": str | None,
+        "value": Any,  # orchestrators: the machine's state value
+        "state": dict[str, Any],  # orchestrators: the machine snapshot
+        "state$$": Any,  # resumables: the function's context
+        "events": dict[str, Any],  # consumed, produced (and, for resumables, expected)
+        "machineDefinition": str,  # orchestrators
+        "error": dict[str, Any],  # failure records: name, message, stack
+        "consumedEventIds": list[str],
+        "outbox": list[dict[str, Any]],
+        "answer": list[dict[str, Any]],
+        "stalled": dict[str, Any],
+    },
+    total=False,
+)
+WorkflowRecordData.__doc__ = """A workflow record's keys (every key optional: a failure record has no ``state``, etc.).
+
+Example:
+    >>> record: WorkflowRecordData = {"executionStatus": "normal", "status": "done"}
+    >>> is_finished(record), is_done(record), is_failed(record)
+    (True, True, False)
+"""
+
+
+Record = TypeVar("Record", bound=Mapping[str, Any])
+
+
+def is_failed(record: Record | None) -> TypeGuard[Record]:
+    """The instance ended with an uncaught error (a failure record)."""
+    return record is not None and record.get("executionStatus") == "failure"
+
+
+def is_done(record: Record | None) -> TypeGuard[Record]:
+    """The instance completed (its workflow emitted its completion)."""
+    return record is not None and record.get("status") == "done"
+
+
+def is_finished(record: Record | None) -> TypeGuard[Record]:
+    """The instance is over, done or failed: nothing will change its record but acknowledgements."""
+    return is_done(record) or is_failed(record)
