@@ -741,7 +741,9 @@ def oversized(draw: st.DrawFn) -> tuple[str, Any]:
     big = char * (draw(st.integers(1, 5)) * MB // len(char.encode()))  # 1-5 MB of UTF-8
     try:
         if case == "missing key":
-            return case, handler_event("com.value.read", "0.0.1", data={"key": big})
+            # Unique, so a key an earlier example wrote is never the one read here.
+            key = f"missing-{uuid.uuid4()}-{big}"
+            return case, handler_event("com.value.read", "0.0.1", data={"key": key})
         if case == "written key":
             return case, handler_event("com.value.write", "0.0.1", data={"key": big, "value": 2})
         if case == "handler subject":
