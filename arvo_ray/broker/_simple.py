@@ -22,7 +22,7 @@ from typing import Any
 
 from arvo_ray._results import DeadLetter, OrphanEventError, RunResult
 from arvo_ray.core import ArvoEvent
-from arvo_ray.core.telemetry import event_log_fields, log_event_failure
+from arvo_ray.core.otel import event_log_fields, log_event_failure
 from arvo_ray.handler import IArvoEventHandler
 
 __all__ = ["SimpleEventBroker", "create_simple_event_broker"]

@@ -33,7 +33,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from arvo_ray.core import telemetry
+from arvo_ray.core import otel
 from arvo_ray.core._primitives import (
     ARVO_DATA_CONTENT_TYPE,
     DOMAIN_PATTERN,
@@ -445,7 +445,7 @@ class ArvoEvent(BaseModel):
     @property
     def otel_attributes(self) -> dict[str, Any]:
         """Span attributes describing the event; ``"N/A"`` stands in for missing values."""
-        na = telemetry.OTEL_NULL
+        na = otel.OTEL_NULL
         return {
             "cloudevents.event_id": self.id or na,
             "cloudevents.event_source": self.source or na,
@@ -522,7 +522,7 @@ def create_arvo_event(
     """
     content_type = datacontenttype or ARVO_DATA_CONTENT_TYPE
     if content_type != ARVO_DATA_CONTENT_TYPE:
-        telemetry.log_to_span(
+        otel.log_to_span(
             "WARNING",
             f"Warning! The provided datacontenttype(={content_type})\n"
             f"is not ArvoEvent compatible (={ARVO_DATA_CONTENT_TYPE}). There may\n"
@@ -549,14 +549,14 @@ def create_arvo_event(
     }
     if extensions:
         fields["extensions"] = extensions
-    if disable_telemetry or not telemetry.is_enabled():
+    if disable_telemetry or not otel.is_enabled():
         return ArvoEvent(**fields)
-    with telemetry.get_tracer().start_as_current_span(
+    with otel.get_tracer().start_as_current_span(
         f"createArvoEvent<{type}>",
-        attributes={telemetry.ATTR_ARVO_SPAN_KIND: telemetry.ArvoExecutionSpanKind.INTERNAL},
+        attributes={otel.ATTR_ARVO_SPAN_KIND: otel.ArvoExecutionSpanKind.INTERNAL},
     ) as span:
         if traceparent is None or tracestate is None:
-            headers = telemetry.otel_headers_from_span(span)
+            headers = otel.otel_headers_from_span(span)
             if traceparent is None:
                 fields["traceparent"] = headers["traceparent"]
             if tracestate is None:

@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
-from arvo_ray.core import telemetry
+from arvo_ray.core import otel
 from arvo_ray.core._contract import (
     SchemaType,
     VersionedArvoContract,
@@ -130,19 +130,19 @@ class ArvoEventFactory:
             "dataschema": dataschema,
             "disable_telemetry": True,
         }
-        if not telemetry.is_enabled():
+        if not otel.is_enabled():
             return create_arvo_event(**fields)
-        with telemetry.get_tracer().start_as_current_span(
+        with otel.get_tracer().start_as_current_span(
             f"{self._span_prefix}.{span_name}",
             kind=SpanKind.INTERNAL,
             attributes={
-                telemetry.ATTR_ARVO_SPAN_KIND: telemetry.ArvoExecutionSpanKind.INTERNAL,
-                telemetry.ATTR_OPENINFERENCE_SPAN_KIND: telemetry.OpenInferenceSpanKind.INTERNAL,
+                otel.ATTR_ARVO_SPAN_KIND: otel.ArvoExecutionSpanKind.INTERNAL,
+                otel.ATTR_OPENINFERENCE_SPAN_KIND: otel.OpenInferenceSpanKind.INTERNAL,
                 "arvo.contract.uri": self.contract.uri,
                 "arvo.contract.version": self.contract.version,
             },
         ) as span:
-            headers = telemetry.otel_headers_from_span(span)
+            headers = otel.otel_headers_from_span(span)
             for key in ("traceparent", "tracestate"):
                 if fields.get(key) is None:
                     fields[key] = headers[key]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from arvo_ray.core import ArvoEvent, ArvoOrchestrationSubject, InvalidSubjectError
-from arvo_ray.core.telemetry import log_to_span
+from arvo_ray.core.otel import log_to_span
 
 __all__ = ["ArvoDomain", "DomainSpec", "resolve_event_domain"]
 

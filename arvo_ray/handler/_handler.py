@@ -29,24 +29,22 @@ from arvo_ray.core import (
     is_violation_error,
 )
 from arvo_ray.core._ids import derived_event_id
-from arvo_ray.core.telemetry import (
+from arvo_ray.core.otel import (
     ATTR_ARVO_SPAN_KIND,
     ATTR_OPENINFERENCE_SPAN_KIND,
     ArvoExecutionSpanKind,
     OpenInferenceSpanKind,
-    log_to_span,
-)
-from arvo_ray.handler._domain import ArvoDomain, DomainSpec, resolve_domains
-from arvo_ray.handler._output import normalize_outputs, raw_extensions
-from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
-from arvo_ray.handler._system_error import create_system_error_events
-from arvo_ray.handler._telemetry import (
     execution_span,
+    log_to_span,
     mark_failure,
     observed_execution,
     record_emittables,
     span_headers,
 )
+from arvo_ray.handler._domain import ArvoDomain, DomainSpec, resolve_domains
+from arvo_ray.handler._output import normalize_outputs, raw_extensions
+from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
+from arvo_ray.handler._system_error import create_system_error_events
 
 __all__ = [
     "ArvoEventHandler",

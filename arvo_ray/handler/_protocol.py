@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from arvo_ray.core import ArvoEvent, SchemaRecord
+from arvo_ray.core.otel import OtelInherit
 
 __all__ = ["ExecutionResult", "IArvoEventHandler", "OtelInherit"]
-
-OtelInherit = Literal["event", "context"]
-"""Parent of the handler's span: the event's ``traceparent`` or the caller's active span."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,13 @@ from typing import Any
 import ray
 
 from arvo_ray.core import ArvoEvent, ArvoOrchestrationSubject
+from arvo_ray.core.otel import actor_activated, actor_passivated
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._actors import WorkflowHostActor
 from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._config import BrokerConfig, Instance, Sharded
 from arvo_ray.runtime._host import WorkflowHost, acknowledge_all
 from arvo_ray.runtime._outcome import StepOutcome
-from arvo_ray.telemetry import actor_activated, actor_passivated
 from arvo_ray.workflow import is_finished
 
 __all__ = ["InstancePlacement", "ShardedPlacement", "WorkflowPlacement"]

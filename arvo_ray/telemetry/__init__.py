@@ -1,7 +1,7 @@
 """Observability for arvo_ray: install exporters, read metrics, structured logs, routing spans.
 
 What is always there (in the pure core, OpenTelemetry API only): every handler and workflow
-``execute`` opens a span, records the ``arvo.*`` metrics (:mod:`arvo_ray.core._metrics`) and
+``execute`` opens a span, records the ``arvo.*`` metrics (:mod:`arvo_ray.core.otel`) and
 tags its log lines with the event's id, type and subject. Without an SDK all of it is a cheap
 no-op. This package is the SDK side:
 
@@ -23,15 +23,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from arvo_ray.core._metrics import (
-    METRIC_NAMES,
-    actor_activated,
-    actor_passivated,
-    metrics_enabled,
-    record_execution,
-    record_workflow,
-)
-from arvo_ray.core.telemetry import log_event_failure
+from arvo_ray.core.otel import METRIC_NAMES, log_event_failure
 from arvo_ray.telemetry._collect import collect_metrics, merge_metrics, summarize_metrics
 from arvo_ray.telemetry._config import TelemetryConfig
 from arvo_ray.telemetry._install import (
@@ -59,8 +51,6 @@ __all__ = [
     "METRIC_NAMES",
     "TelemetryConfig",
     "TextFormatter",
-    "actor_activated",
-    "actor_passivated",
     "collect_metrics",
     "configure_logging",
     "continue_trace",
@@ -69,11 +59,8 @@ __all__ = [
     "installed_config",
     "log_event_failure",
     "merge_metrics",
-    "metrics_enabled",
     "read_span_file",
     "recent_spans",
-    "record_execution",
-    "record_workflow",
     "routing_span",
     "shutdown_telemetry",
     "summarize_metrics",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from arvo_ray.core._metrics import (
+from arvo_ray.core.otel import (
     ATTR_KIND,
     ATTR_OUTCOME,
     ATTR_SOURCE,

@@ -2,7 +2,7 @@
 
 arvo_ray code logs with ``extra={"arvo": {...}}`` (event id, type, subject, ...), and every
 line written while a handler or workflow executes also gets the fields of the event being
-handled (:func:`arvo_ray.core.telemetry.log_fields`). The formatters here flatten those
+handled (:func:`arvo_ray.core.otel.log_fields`). The formatters here flatten those
 fields into the line, plus the active trace and span ids, so logs join traces.
 :func:`configure_logging` attaches one handler to the ``arvo_ray`` logger only; the
 application's own logging is left alone. Only the standard library and the OpenTelemetry API
@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from opentelemetry import trace
 
-from arvo_ray.core.telemetry import log_fields
+from arvo_ray.core.otel import log_fields
 
 __all__ = [
     "EventFieldsFilter",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, SpanKind
 
-from arvo_ray.core import telemetry
+from arvo_ray.core import otel
 
 __all__ = ["continue_trace", "routing_span"]
 
@@ -46,7 +46,7 @@ def messaging_attributes(
         "cloudevents.event_spec_version": event.specversion,
         "cloudevents.event_subject": event.subject or "",
     }
-    return telemetry.attributes_with_nulls(attributes)
+    return otel.attributes_with_nulls(attributes)
 
 
 @contextmanager
@@ -66,17 +66,17 @@ def routing_span(
         attributes: Extra span attributes (e.g. the placement, the actor name).
 
     Yields:
-        The span (its headers, :func:`arvo_ray.core.telemetry.otel_headers_from_span`, can
+        The span (its headers, :func:`arvo_ray.core.otel.otel_headers_from_span`, can
         parent the next hop), or ``None`` without an SDK.
     """
-    if not telemetry.is_enabled():
+    if not otel.is_enabled():
         yield None
         return
     if operation not in _KINDS:
         raise ValueError(f"operation must be 'send', 'receive' or 'process', got {operation!r}")
     target = destination or event.to or ""
-    parent = telemetry.context_from_headers(event.traceparent, event.tracestate)
-    with telemetry.get_tracer().start_as_current_span(
+    parent = otel.context_from_headers(event.traceparent, event.tracestate)
+    with otel.get_tracer().start_as_current_span(
         f"{operation} {target}".strip(),
         context=parent,
         kind=_KINDS[operation],
@@ -96,7 +96,7 @@ def continue_trace(traceparent: str | None, tracestate: str | None = None) -> It
     runtime opened (say, the broker's routing span) rather than on the event's producer.
     A missing ``traceparent`` changes nothing.
     """
-    context = telemetry.context_from_headers(traceparent, tracestate)
+    context = otel.context_from_headers(traceparent, tracestate)
     if context is None:
         yield
         return

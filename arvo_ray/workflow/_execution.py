@@ -50,20 +50,22 @@ from arvo_ray.core import (
 )
 from arvo_ray.core._ids import derived_event_id
 from arvo_ray.core._primitives import quote
-from arvo_ray.core.telemetry import ATTR_ARVO_SPAN_KIND, log_to_span
+from arvo_ray.core.otel import (
+    ATTR_ARVO_SPAN_KIND,
+    execution_span,
+    log_to_span,
+    mark_failure,
+    metrics_enabled,
+    observed_execution,
+    record_emittables,
+    record_workflow,
+    span_headers,
+)
 from arvo_ray.handler._domain import ArvoDomain, DomainSpec
 from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
 from arvo_ray.handler._system_error import create_system_error_events
-from arvo_ray.handler._telemetry import (
-    execution_span,
-    mark_failure,
-    observed_execution,
-    record_emittables,
-    span_headers,
-)
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
-from arvo_ray.workflow._observe import record_commit
 from arvo_ray.workflow._record import WorkflowRecordData, is_done, is_failed, is_finished
 
 __all__ = [
@@ -406,7 +408,7 @@ class WorkflowHandler(ABC):
                 produced = new_record["events"]["produced"]  # the emitted events, as dicts
                 new_record["answer"] = [e for e in produced if e["type"] == complete_type]
             await self._write(event, new_record, record)
-            record_commit(self, record, new_record)  # metrics
+            _record_commit(self, record, new_record)  # metrics
         record_emittables(span, emitted)
         return ExecutionResult(events=emitted, committed=new_record is not None)
 
@@ -495,7 +497,7 @@ class WorkflowHandler(ABC):
             # failure record never overwrites a step committed concurrently.
             await self.memory.write(event.subject, failure, record)
             committed = True
-            record_commit(self, record, failure)  # metrics
+            _record_commit(self, record, failure)  # metrics
         except Exception as exc:
             _logger.error(
                 "Could not persist the failure record: %s",
@@ -582,3 +584,28 @@ def _stack(error: BaseException) -> str | None:
     if error.__traceback__ is None:
         return None
     return "".join(traceback.format_exception(error)).rstrip()
+
+
+def _record_commit(
+    handler: Any, previous: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> None:
+    """Count what the committed write ``previous`` → ``new`` means for the workflow instance.
+
+    - **started**: the step created the record (there was none before, so it consumed the
+      init event), whether it then runs on or fails at once;
+    - **completed**: the record reached status ``done`` in this step;
+    - **failed**: the step wrote a failure record.
+
+    ``new`` is ``None`` when nothing was written (no metric).
+    """
+    if new is None or not metrics_enabled():
+        return
+    source, kind = handler.source, getattr(handler, "handler_type", "orchestrator")
+    before = previous or {}
+    if previous is None:
+        record_workflow(source, "started", kind)
+    if is_failed(new):
+        if not is_failed(before):
+            record_workflow(source, "failed", kind)
+    elif is_done(new) and not is_done(before):
+        record_workflow(source, "completed", kind)

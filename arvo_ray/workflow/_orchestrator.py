@@ -14,7 +14,7 @@ from arvo_ray.core import (
     ConfigViolation,
     VersionedArvoContract,
 )
-from arvo_ray.core.telemetry import ArvoExecutionSpanKind
+from arvo_ray.core.otel import ArvoExecutionSpanKind
 from arvo_ray.handler._domain import DomainSpec
 from arvo_ray.handler._output import normalize_outputs
 from arvo_ray.machine._arvo_machine import ArvoMachine

@@ -30,7 +30,7 @@ from arvo_ray.core import (
     is_orchestrator_contract,
 )
 from arvo_ray.core._orchestration_utils import validate_input, validate_services
-from arvo_ray.core.telemetry import ArvoExecutionSpanKind
+from arvo_ray.core.otel import ArvoExecutionSpanKind
 from arvo_ray.handler._domain import DomainSpec
 from arvo_ray.handler._output import normalize_outputs
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory

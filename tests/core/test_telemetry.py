@@ -21,7 +21,7 @@ from arvo_ray.core import (
     create_arvo_event_factory,
     create_arvo_orchestrator_contract,
     create_arvo_orchestrator_event_factory,
-    telemetry,
+    otel,
 )
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-01")
@@ -49,12 +49,12 @@ def no_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
 class TestConstants:
     def test_otel_null(self) -> None:
         """Missing attribute values read 'N/A'."""
-        assert telemetry.OTEL_NULL == "N/A"
+        assert otel.OTEL_NULL == "N/A"
 
     def test_arvo_span_kinds(self) -> None:
         """The arvo.span.kind values are the original's."""
-        assert telemetry.ATTR_ARVO_SPAN_KIND == "arvo.span.kind"
-        kinds = telemetry.ArvoExecutionSpanKind
+        assert otel.ATTR_ARVO_SPAN_KIND == "arvo.span.kind"
+        kinds = otel.ArvoExecutionSpanKind
         assert (kinds.EVENT_HANDLER, kinds.ORCHESTRATOR, kinds.RESUMABLE, kinds.INTERNAL) == (
             "handler.simple",
             "handler.orchestrator.statemachine",
@@ -64,7 +64,7 @@ class TestConstants:
 
     def test_open_inference_span_kinds_equal_their_names(self) -> None:
         """Each OpenInference span kind's value is its own name."""
-        assert telemetry.ATTR_OPENINFERENCE_SPAN_KIND == "openinference.span.kind"
+        assert otel.ATTR_OPENINFERENCE_SPAN_KIND == "openinference.span.kind"
         names = [
             "CHAIN",
             "RETRIEVER",
@@ -76,11 +76,11 @@ class TestConstants:
             "EVALUATOR",
             "INTERNAL",
         ]
-        assert [getattr(telemetry.OpenInferenceSpanKind, name) for name in names] == names
+        assert [getattr(otel.OpenInferenceSpanKind, name) for name in names] == names
 
     def test_attributes_with_nulls(self) -> None:
         """None values become 'N/A'; others (0 included) stay."""
-        assert telemetry.attributes_with_nulls({"a": None, "b": 0, "c": "x"}) == {
+        assert otel.attributes_with_nulls({"a": None, "b": 0, "c": "x"}) == {
             "a": "N/A",
             "b": 0,
             "c": "x",
@@ -90,7 +90,7 @@ class TestConstants:
 class TestWithoutSdk:
     def test_is_enabled_is_false(self, no_sdk: None) -> None:
         """With no SDK provider, telemetry is off."""
-        assert telemetry.is_enabled() is False
+        assert otel.is_enabled() is False
 
     def test_events_carry_no_trace_headers(self, no_sdk: None) -> None:
         """Without an SDK, traceparent and tracestate are None."""
@@ -100,14 +100,14 @@ class TestWithoutSdk:
 
     def test_current_headers_are_none_without_a_span(self, no_sdk: None) -> None:
         """No valid span, no headers."""
-        assert telemetry.current_otel_headers() == {"traceparent": None, "tracestate": None}
+        assert otel.current_otel_headers() == {"traceparent": None, "tracestate": None}
 
     def test_log_to_span_falls_back_to_the_logger(
         self, no_sdk: None, caplog: pytest.LogCaptureFixture
     ) -> None:
         """Without a recording span the line goes to the 'arvo_ray' logger."""
         with caplog.at_level(logging.INFO, logger="arvo_ray"):
-            telemetry.log_to_span("INFO", "hello", key="v")
+            otel.log_to_span("INFO", "hello", key="v")
         (record,) = caplog.records
         assert (record.levelname, record.getMessage()) == ("INFO", "hello")
         assert record.__dict__["arvo"] == {"key": "v"}
@@ -117,15 +117,15 @@ class TestWithoutSdk:
     ) -> None:
         """Without a recording span the exception is logged as an error."""
         with caplog.at_level(logging.ERROR, logger="arvo_ray"):
-            telemetry.exception_to_span(ValueError("bad"))
+            otel.exception_to_span(ValueError("bad"))
         (record,) = caplog.records
         assert record.levelname == "ERROR"
         assert record.getMessage() == "bad"
 
     def test_context_from_headers_without_traceparent(self) -> None:
         """No traceparent means 'use the current context' (None)."""
-        assert telemetry.context_from_headers(None) is None
-        assert telemetry.context_from_headers("") is None
+        assert otel.context_from_headers(None) is None
+        assert otel.context_from_headers("") is None
 
 
 class TestCreateArvoEventSpans:
@@ -133,7 +133,7 @@ class TestCreateArvoEventSpans:
         self, span_exporter: InMemorySpanExporter
     ) -> None:
         """create_arvo_event opens createArvoEvent<type>; the event points at that span, child of the caller's."""
-        tracer = telemetry.get_tracer()
+        tracer = otel.get_tracer()
         with tracer.start_as_current_span("caller") as caller:
             event = create_arvo_event(**event_kwargs())
         (span,) = spans_named(span_exporter, "createArvoEvent<com.test.event>")
@@ -182,7 +182,7 @@ class TestCreateArvoEventSpans:
         self, span_exporter: InMemorySpanExporter
     ) -> None:
         """Inside a span, the datacontenttype warning is a 'log' span event."""
-        with telemetry.get_tracer().start_as_current_span("caller"):
+        with otel.get_tracer().start_as_current_span("caller"):
             create_arvo_event(
                 **event_kwargs(), datacontenttype="application/json", disable_telemetry=True
             )
@@ -262,21 +262,21 @@ class TestHeaders:
         self, span_exporter: InMemorySpanExporter
     ) -> None:
         """traceparent is 00-<trace>-<span>-01; an empty trace state gives None."""
-        with telemetry.get_tracer().start_as_current_span("s") as span:
-            headers = telemetry.otel_headers_from_span(span)
+        with otel.get_tracer().start_as_current_span("s") as span:
+            headers = otel.otel_headers_from_span(span)
             context = span.get_span_context()
             assert headers == {
                 "traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-01",
                 "tracestate": None,
             }
             # The propagator writes the span's real flags (the SDK may add the 'random' bit).
-            current = telemetry.current_otel_headers()
+            current = otel.current_otel_headers()
             assert (current["traceparent"] or "")[:-2] == (headers["traceparent"] or "")[:-2]
             assert current["tracestate"] is None
 
     def test_headers_of_an_invalid_span_are_none(self) -> None:
         """A non-recording, invalid span has no headers."""
-        assert telemetry.otel_headers_from_span(trace.INVALID_SPAN) == {
+        assert otel.otel_headers_from_span(trace.INVALID_SPAN) == {
             "traceparent": None,
             "tracestate": None,
         }
@@ -286,10 +286,10 @@ class TestHeaders:
     ) -> None:
         """A span started in the extracted context continues the trace of the headers."""
         parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-        context = telemetry.context_from_headers(parent, "k=v")
-        with telemetry.get_tracer().start_as_current_span("child", context=context) as span:
+        context = otel.context_from_headers(parent, "k=v")
+        with otel.get_tracer().start_as_current_span("child", context=context) as span:
             assert span.get_span_context().trace_id == 0x4BF92F3577B34DA6A3CE929D0E0E4736
-            headers = telemetry.otel_headers_from_span(span)
+            headers = otel.otel_headers_from_span(span)
         assert headers["tracestate"] == "k=v"
         (child,) = spans_named(span_exporter, "child")
         assert child.parent is not None
@@ -297,8 +297,8 @@ class TestHeaders:
 
     def test_log_to_span_adds_a_log_event(self, span_exporter: InMemorySpanExporter) -> None:
         """On a recording span, a 'log' event carries severity, message and string attributes."""
-        with telemetry.get_tracer().start_as_current_span("s"):
-            telemetry.log_to_span("ERROR", "went wrong", code=5)
+        with otel.get_tracer().start_as_current_span("s"):
+            otel.log_to_span("ERROR", "went wrong", code=5)
         (span,) = spans_named(span_exporter, "s")
         (event,) = span.events
         assert event.name == "log"
@@ -312,8 +312,8 @@ class TestHeaders:
         self, span_exporter: InMemorySpanExporter
     ) -> None:
         """exception.type uses a violation's name; the exception is recorded as an event."""
-        with telemetry.get_tracer().start_as_current_span("s"):
-            telemetry.exception_to_span(ViolationError("RATE_LIMIT", "slow down"))
+        with otel.get_tracer().start_as_current_span("s"):
+            otel.exception_to_span(ViolationError("RATE_LIMIT", "slow down"))
         (span,) = spans_named(span_exporter, "s")
         attributes = dict(span.attributes or {})
         assert attributes["exception.type"] == "ViolationError<RATE_LIMIT>"
@@ -322,4 +322,4 @@ class TestHeaders:
 
     def test_is_enabled_with_an_sdk(self, span_exporter: InMemorySpanExporter) -> None:
         """With the SDK provider installed, telemetry is on."""
-        assert telemetry.is_enabled() is True
+        assert otel.is_enabled() is True

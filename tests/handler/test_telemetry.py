@@ -350,6 +350,6 @@ def test_without_an_sdk_events_carry_null_trace_headers() -> None:
 
 def test_the_fixture_leaves_no_provider_behind() -> None:
     """Outside ``span_exporter`` the process is back to no SDK (other folders rely on it)."""
-    from arvo_ray.core import telemetry
+    from arvo_ray.core import otel
 
-    assert not telemetry.is_enabled()
+    assert not otel.is_enabled()

@@ -13,10 +13,11 @@ def test_install_is_idempotent_and_sets_sdk_providers() -> None:
     run = run_isolated(
         """
         from opentelemetry import metrics, trace
-        from arvo_ray.core import telemetry
-        from arvo_ray.telemetry import TelemetryConfig, install_telemetry, installed_config, metrics_enabled
+        from arvo_ray.core import otel
+        from arvo_ray.core.otel import metrics_enabled
+        from arvo_ray.telemetry import TelemetryConfig, install_telemetry, installed_config
 
-        before = [telemetry.is_enabled(), metrics_enabled()]
+        before = [otel.is_enabled(), metrics_enabled()]
         config = TelemetryConfig(service_name="svc")
         calls = [install_telemetry(config), install_telemetry(config),
                  install_telemetry(TelemetryConfig(service_name="svc"))]
@@ -24,7 +25,7 @@ def test_install_is_idempotent_and_sets_sdk_providers() -> None:
         emit({
             "before": before,
             "calls": calls,
-            "after": [telemetry.is_enabled(), metrics_enabled()],
+            "after": [otel.is_enabled(), metrics_enabled()],
             "installed": installed_config() == config,
             "tracer_provider": type(provider).__module__ + "." + type(provider).__name__,
             "meter_provider": type(metrics.get_meter_provider()).__name__,
@@ -93,9 +94,9 @@ def test_console_prints_finished_spans_and_metrics() -> None:
     run = run_isolated(
         """
         from opentelemetry import trace
+        from arvo_ray.core.otel import record_execution
         from arvo_ray.telemetry import (
             TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry,
-            record_execution,
         )
 
         install_telemetry(TelemetryConfig(console=True))
@@ -123,7 +124,7 @@ def test_missing_otlp_exporter_is_a_clear_error_and_changes_nothing() -> None:
                      "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
                      "opentelemetry.exporter.otlp.proto.grpc.metric_exporter"):
             sys.modules[name] = None
-        from arvo_ray.core import telemetry
+        from arvo_ray.core import otel
         from arvo_ray.telemetry import TelemetryConfig, install_telemetry, installed_config
 
         messages = []
@@ -134,7 +135,7 @@ def test_missing_otlp_exporter_is_a_clear_error_and_changes_nothing() -> None:
             except ImportError as error:
                 messages.append(str(error))
         emit({"messages": messages, "installed": installed_config(),
-              "tracing": telemetry.is_enabled()})
+              "tracing": otel.is_enabled()})
         """
     )
     http, grpc = run.result["messages"]

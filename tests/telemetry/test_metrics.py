@@ -27,13 +27,11 @@ from arvo_ray.examples.number_domain import (
     build_number_domain, decrement_orchestrator_contract, number_modifier_contract,
     value_read_contract,
 )
-from arvo_ray.machine._arvo_machine import setup_arvo_machine
+from arvo_ray.core.otel import actor_activated, actor_passivated, record_workflow
+from arvo_ray.machine import setup_arvo_machine
 from arvo_ray.memory import SimpleMachineMemory
 from arvo_ray.workflow import create_arvo_orchestrator
-from arvo_ray.telemetry import (
-    TelemetryConfig, actor_activated, actor_passivated, collect_metrics, install_telemetry,
-    record_workflow,
-)
+from arvo_ray.telemetry import TelemetryConfig, collect_metrics, install_telemetry
 
 install_telemetry(TelemetryConfig(service_name="metrics-test", log_format="json"))
 CALLER = "com.test.test"

@@ -14,14 +14,14 @@ from ._isolated import run_isolated
 
 NO_SDK = """
 import asyncio, time, timeit
-from arvo_ray.core import telemetry, create_arvo_event_factory
-from arvo_ray.core._metrics import (
-    actor_activated, actor_passivated, metrics_enabled, record_execution, record_workflow,
+from arvo_ray.core import otel, create_arvo_event_factory
+from arvo_ray.core.otel import (
+    actor_activated, actor_passivated, metrics_enabled, observed_execution, record_execution,
+    record_workflow,
 )
 from arvo_ray.broker import create_simple_event_broker
 from arvo_ray.examples.number_domain import build_number_domain, increment_contract, increment_handler
 from arvo_ray.handler import ExecutionResult
-from arvo_ray.handler._telemetry import observed_execution
 from arvo_ray.telemetry import collect_metrics, installed_config
 
 def best_ns(stmt, number=10_000):
@@ -65,7 +65,7 @@ async def main():
 
 raw, wrapped, emitted = asyncio.run(main())
 emit({
-    "enabled": [telemetry.is_enabled(), metrics_enabled()],
+    "enabled": [otel.is_enabled(), metrics_enabled()],
     "returns": [record_execution("handler", "x", 0.1, "ok"), record_workflow("x", "started")],
     "collect": collect_metrics(),
     "collect_delta": collect_metrics(delta=True),

@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 from otel_fixtures import spans_named
 
 from arvo_ray.core import create_arvo_event
-from arvo_ray.core.telemetry import otel_headers_from_span
+from arvo_ray.core.otel import otel_headers_from_span
 from arvo_ray.examples.number_domain import increment_contract, increment_handler
 from arvo_ray.telemetry import continue_trace, routing_span
 
