@@ -16,8 +16,8 @@ import logging
 import math
 import re
 import zlib
-from collections.abc import Mapping
-from typing import Any, Literal, TypedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from pydantic import (
     BaseModel,
@@ -28,6 +28,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -149,13 +150,56 @@ def _error(field: str, code: str, message: str, value: Any, **ctx: Any) -> InitE
     }
 
 
-_URI_FIELDS = (
-    ("source", "The source must be a properly encoded URI"),
-    ("subject", "The subject must be a properly encoded URI"),
-    ("dataschema", "The dataschema must be a properly encoded URI"),
-    ("to", "The 'to' must be a properly encoded URI"),
-    ("redirectto", "The 'redirectto' must be a properly encoded URI"),
-)
+class _NotJson(NamedTuple):
+    """Why an event's ``data`` has no JSON form, and the value to report for it."""
+
+    shown: Any
+    reason: str
+
+
+def _json_data(data: dict[str, Any]) -> dict[str, Any] | _NotJson:
+    """``data`` as the plain JSON copy the event keeps, or why it cannot be one."""
+    try:
+        copied: dict[str, Any] = json_copy(data)
+    except (TypeError, ValueError) as exc:
+        return _NotJson(data, str(exc))
+    except RecursionError:
+        # A cyclic (or absurdly deep) structure: JSON.stringify throws on it too.
+        return _NotJson("<cyclic or too deeply nested>", "data is cyclic or too deeply nested")
+    return copied
+
+
+_DATA_FIELD: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
+
+
+def _with_json_data(values: Any) -> tuple[Any, _NotJson | None]:
+    """The constructor's input with ``data`` replaced by its plain JSON copy, as a new mapping.
+
+    Unless ``data`` is a plain dict that copies as is, it first gets the field's own type
+    check, so a value the field rejects is passed on unchanged for the field to report.
+    Returns the input unchanged, and why, when ``data`` has the right type but no JSON form.
+    """
+    if not isinstance(values, Mapping) or "data" not in values:
+        return values, None
+    if type(values["data"]) is dict:
+        # The common case: the field's check would only make a shallow copy of this dict.
+        copied = _json_data(values["data"])
+        if not isinstance(copied, _NotJson):
+            return {**values, "data": copied}, None
+    try:
+        data = _DATA_FIELD.validate_python(values["data"])
+    except ValidationError:
+        return values, None
+    copied = _json_data(data)
+    if isinstance(copied, _NotJson):
+        return values, copied
+    return {**values, "data": copied}, None
+
+
+# Each rule reads the event's field values (``data`` is a ``_NotJson`` when it has no JSON
+# form) and returns the problems it finds; errors are reported in the order of ``_RULES``.
+_Rule = Callable[[Mapping[str, Any]], Sequence[InitErrorDetails]]
+
 _NON_EMPTY = {
     "id": "ID must be a non-empty string",
     "source": "Source must be a non-empty reference of the producer of the event",
@@ -168,139 +212,146 @@ _NON_EMPTY = {
     "traceparent": "Must be a non empty string, if defined",
     "tracestate": "Must be a non empty string, if defined",
 }
+_URI_FIELDS = (
+    ("source", "The source must be a properly encoded URI"),
+    ("subject", "The subject must be a properly encoded URI"),
+    ("dataschema", "The dataschema must be a properly encoded URI"),
+    ("to", "The 'to' must be a properly encoded URI"),
+    ("redirectto", "The 'redirectto' must be a properly encoded URI"),
+)
+_CONTENT_TYPE_MESSAGE = (
+    "The content type must be a valid JSON e.g. it must contain\n"
+    "'application/cloudevents+json' or 'application/json'.\n"
+    f"Arvo recommends using '{ARVO_DATA_CONTENT_TYPE}'"
+)
+_EXTENSION_KEY_MESSAGE = (
+    "In compliance with CloudEvent specs, the extension keys must contain only\n"
+    "lowercase letters and numbers, with no spaces or other characters"
+)
+_RESERVED_KEY_MESSAGE = (
+    "The extension key '{key}' is reserved for an ArvoEvent field; pass it as that field instead"
+)
 
 
-def _semantic_errors(event: ArvoEvent) -> list[InitErrorDetails]:
-    """Every rule of the original's zod schemas that pydantic's type checks do not cover."""
-    values = event.__dict__
+def _non_empty_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    return [
+        _error(field, "string_too_short", message, "")
+        for field, message in _NON_EMPTY.items()
+        if values[field] == ""
+    ]
+
+
+def _uri_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    return [
+        _error(field, "invalid_uri", message, values[field])
+        for field, message in _URI_FIELDS
+        if values[field] and not validate_uri(values[field])
+    ]
+
+
+def _specversion_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    version = values["specversion"]
+    if version == "1.0":
+        return ()
+    message = "Spec version must be '1.0' for this version of the specification"
+    return [_error("specversion", "invalid_literal", message, version)]
+
+
+def _type_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    type_ = values["type"]
+    if EVENT_TYPE_PATTERN.fullmatch(type_) is not None:
+        return ()
+    message = "Type should be prefixed with a reverse-DNS name"
+    return [_error("type", "invalid_string", message, type_)]
+
+
+def _content_type_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    content_type = values["datacontenttype"]
+    if "application/cloudevents+json" in content_type or "application/json" in content_type:
+        return ()
+    return [_error("datacontenttype", "invalid_string", _CONTENT_TYPE_MESSAGE, content_type)]
+
+
+def _time_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    time = values["time"]
+    if is_valid_timestamp(time):
+        return ()
+    return [_error("time", "invalid_datetime", "Invalid datetime", time)]
+
+
+def _data_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    data = values["data"]
+    if not isinstance(data, _NotJson):
+        return ()
+    message = "The Arvo data object must be a JSON serializable object: {reason}"
+    return [_error("data", "json_serializable", message, data.shown, reason=data.reason)]
+
+
+def _execution_units_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    # NaN and +/-Infinity have no JSON form (JSON.stringify writes null), so an event
+    # carrying one could not round-trip through to_json()/from_json().
+    units = values["executionunits"]
+    if units is None or (not isinstance(units, bool) and math.isfinite(units)):
+        return ()
+    message = "Expected a finite number, received {received}"
+    return [_error("executionunits", "number_type", message, units, received=repr(units))]
+
+
+def _domain_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    domain = values["domain"]
+    if domain is None:
+        return ()
     errors: list[InitErrorDetails] = []
-    for field, message in _NON_EMPTY.items():
-        if values[field] == "":
-            errors.append(_error(field, "string_too_short", message, ""))
-    for field, message in _URI_FIELDS:
-        value = values[field]
-        if value and not validate_uri(value):
-            errors.append(_error(field, "invalid_uri", message, value))
-    if event.specversion != "1.0":
-        errors.append(
-            _error(
-                "specversion",
-                "invalid_literal",
-                "Spec version must be '1.0' for this version of the specification",
-                event.specversion,
-            )
-        )
-    if EVENT_TYPE_PATTERN.fullmatch(event.type) is None:
-        errors.append(
-            _error(
-                "type",
-                "invalid_string",
-                "Type should be prefixed with a reverse-DNS name",
-                event.type,
-            )
-        )
-    content_type = event.datacontenttype
-    if (
-        "application/cloudevents+json" not in content_type
-        and "application/json" not in content_type
-    ):
-        errors.append(
-            _error(
-                "datacontenttype",
-                "invalid_string",
-                "The content type must be a valid JSON e.g. it must contain\n"
-                "'application/cloudevents+json' or 'application/json'.\n"
-                f"Arvo recommends using '{ARVO_DATA_CONTENT_TYPE}'",
-                content_type,
-            )
-        )
-    if not is_valid_timestamp(event.time):
-        errors.append(_error("time", "invalid_datetime", "Invalid datetime", event.time))
-    try:
-        values["data"] = json_copy(event.data)
-    except (TypeError, ValueError) as exc:
-        errors.append(
-            _error(
-                "data",
-                "json_serializable",
-                "The Arvo data object must be a JSON serializable object: {reason}",
-                event.data,
-                reason=str(exc),
-            )
-        )
-    except RecursionError:
-        # A cyclic (or absurdly deep) structure: JSON.stringify throws on it too.
-        errors.append(
-            _error(
-                "data",
-                "json_serializable",
-                "The Arvo data object must be a JSON serializable object: {reason}",
-                "<cyclic or too deeply nested>",
-                reason="data is cyclic or too deeply nested",
-            )
-        )
-    units = event.executionunits
-    if units is not None and (isinstance(units, bool) or not math.isfinite(units)):
-        # NaN and +/-Infinity have no JSON form (JSON.stringify writes null), so an event
-        # carrying one could not round-trip through to_json()/from_json().
-        errors.append(
-            _error(
-                "executionunits",
-                "number_type",
-                "Expected a finite number, received {received}",
-                units,
-                received=repr(units),
-            )
-        )
-    domain = event.domain
-    if domain is not None:
-        if not domain:
-            errors.append(
-                _error("domain", "string_too_short", "Domain must be non-empty string", domain)
-            )
-        if DOMAIN_PATTERN.fullmatch(domain) is None:
-            errors.append(
-                _error(
-                    "domain",
-                    "invalid_string",
-                    "Domain must contain only lowercase letters, numbers, and dots",
-                    domain,
-                )
-            )
-    for key, item in event.extensions.items():
-        if _EXTENSION_KEY.fullmatch(key) is None:
-            errors.append(
-                _error(
-                    "extensions",
-                    "invalid_extension",
-                    "In compliance with CloudEvent specs, the extension keys must contain only\n"
-                    "lowercase letters and numbers, with no spaces or other characters",
-                    key,
-                )
-            )
-        elif key in RESERVED_NAMES:
-            errors.append(
-                _error(
-                    "extensions",
-                    "reserved_extension",
-                    "The extension key '{key}' is reserved for an ArvoEvent field; "
-                    "pass it as that field instead",
-                    key,
-                    key=key,
-                )
-            )
-        if isinstance(item, float) and not math.isfinite(item):
-            errors.append(
-                _error(
-                    "extensions",
-                    "number_type",
-                    "Extension '{key}' must be a finite number (got {received})",
-                    item,
-                    key=key,
-                    received=repr(item),
-                )
-            )
+    if not domain:
+        message = "Domain must be non-empty string"
+        errors.append(_error("domain", "string_too_short", message, domain))
+    if DOMAIN_PATTERN.fullmatch(domain) is None:
+        message = "Domain must contain only lowercase letters, numbers, and dots"
+        errors.append(_error("domain", "invalid_string", message, domain))
     return errors
+
+
+def _extension_errors(key: str, item: ExtensionValue) -> list[InitErrorDetails]:
+    errors: list[InitErrorDetails] = []
+    if _EXTENSION_KEY.fullmatch(key) is None:
+        errors.append(_error("extensions", "invalid_extension", _EXTENSION_KEY_MESSAGE, key))
+    elif key in RESERVED_NAMES:
+        errors.append(
+            _error("extensions", "reserved_extension", _RESERVED_KEY_MESSAGE, key, key=key)
+        )
+    if isinstance(item, float) and not math.isfinite(item):
+        message = "Extension '{key}' must be a finite number (got {received})"
+        errors.append(
+            _error("extensions", "number_type", message, item, key=key, received=repr(item))
+        )
+    return errors
+
+
+def _extensions_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    return [
+        error
+        for key, item in values["extensions"].items()
+        for error in _extension_errors(key, item)
+    ]
+
+
+_RULES: tuple[_Rule, ...] = (
+    _non_empty_rule,
+    _uri_rule,
+    _specversion_rule,
+    _type_rule,
+    _content_type_rule,
+    _time_rule,
+    _data_rule,
+    _execution_units_rule,
+    _domain_rule,
+    _extensions_rule,
+)
+
+
+def _semantic_errors(values: Mapping[str, Any]) -> list[InitErrorDetails]:
+    """Every rule of the original's zod schemas that pydantic's type checks do not cover."""
+    return [error for rule in _RULES for error in rule(values)]
 
 
 class ArvoEvent(BaseModel):
@@ -356,10 +407,13 @@ class ArvoEvent(BaseModel):
             # `to` defaults to the type when absent; an explicit None is kept so that the
             # "must have a 'to'" rule can reject it for Arvo content.
             values = {**values, "to": values["type"]}
+        # The event keeps a plain JSON copy of `data`, made before the fields are validated.
+        values, not_json = _with_json_data(values)
         event = handler(values)
         if isinstance(values, ArvoEvent):
             return event
-        errors = _semantic_errors(event)
+        fields = event.__dict__ if not_json is None else {**event.__dict__, "data": not_json}
+        errors = _semantic_errors(fields)
         if errors:
             raise ValidationError.from_exception_data("ArvoEvent", errors)
         if event.datacontenttype == ARVO_DATA_CONTENT_TYPE and not event.to:
