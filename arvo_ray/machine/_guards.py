@@ -8,7 +8,7 @@ compiled into a :data:`CompiledGuard` closure ``(run, event) -> bool``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._snapshot import current_value, matches_state, to_state_value
@@ -57,30 +57,23 @@ class GuardCombinator:
         return iter(())
 
 
-class _And(GuardCombinator):
-    __slots__ = ("guards",)
+class _Combined(GuardCombinator):
+    """``and_`` (``reduce=all``) or ``or_`` (``reduce=any``) of a sequence of guards."""
 
-    def __init__(self, guards: Sequence[GuardRef]) -> None:
+    __slots__ = ("guards", "name", "reduce")
+
+    def __init__(
+        self, name: str, reduce: Callable[[Iterable[bool]], bool], guards: Sequence[GuardRef]
+    ) -> None:
+        self.name = name
+        self.reduce = reduce
         self.guards = tuple(guards)
 
     def _children(self) -> Iterator[GuardRef]:
         return iter(self.guards)
 
     def __repr__(self) -> str:
-        return f"and_({list(self.guards)!r})"
-
-
-class _Or(GuardCombinator):
-    __slots__ = ("guards",)
-
-    def __init__(self, guards: Sequence[GuardRef]) -> None:
-        self.guards = tuple(guards)
-
-    def _children(self) -> Iterator[GuardRef]:
-        return iter(self.guards)
-
-    def __repr__(self) -> str:
-        return f"or_({list(self.guards)!r})"
+        return f"{self.name}({list(self.guards)!r})"
 
 
 class _Not(GuardCombinator):
@@ -117,7 +110,7 @@ def and_(guards: Sequence[GuardRef]) -> GuardCombinator:
     Args:
         guards: Guard references: callables, names, ``{"type", "params"}`` dicts, combinators.
     """
-    return _And(guards)
+    return _Combined("and_", all, guards)
 
 
 def or_(guards: Sequence[GuardRef]) -> GuardCombinator:
@@ -126,7 +119,7 @@ def or_(guards: Sequence[GuardRef]) -> GuardCombinator:
     Args:
         guards: Guard references: callables, names, ``{"type", "params"}`` dicts, combinators.
     """
-    return _Or(guards)
+    return _Combined("or_", any, guards)
 
 
 def not_(guard: GuardRef) -> GuardCombinator:
@@ -217,12 +210,10 @@ def _compile_combinator(
     def sub(child: GuardRef) -> CompiledGuard:
         return compile_guard(child, implementations, node_by_id, root, depth + 1)
 
-    if isinstance(ref, _And):
+    if isinstance(ref, _Combined):
         parts = tuple(sub(g) for g in ref.guards)
-        return lambda run, event: all(g(run, event) for g in parts)
-    if isinstance(ref, _Or):
-        parts = tuple(sub(g) for g in ref.guards)
-        return lambda run, event: any(g(run, event) for g in parts)
+        reduce = ref.reduce
+        return lambda run, event: reduce(g(run, event) for g in parts)
     if isinstance(ref, _Not):
         inner = sub(ref.guard)
         return lambda run, event: not inner(run, event)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from arvo_ray.core.errors import ConfigViolation
 
@@ -37,6 +37,14 @@ _ASYNC_HINT = (
     "Arvo machines run synchronously and its coroutine would never be awaited; make it a "
     "plain function and move I/O into a service the machine emits events to"
 )
+
+
+_Kind = Literal["action", "guard"]
+# Per kind: its article, and the other forms a reference of that kind may take.
+_KINDS: dict[_Kind, tuple[str, str]] = {
+    "action": ("an", "a built-in action (assign, emit, raise_)"),
+    "guard": ("a", "a combinator (and_, or_, not_, state_in)"),
+}
 
 
 def is_async_callable(fn: Any) -> bool:
@@ -124,61 +132,44 @@ class _Validator:
     def action(self, ref: Any, path: tuple[str, ...]) -> None:
         if isinstance(ref, BuiltinAction):
             self.builtin_callables(ref, path)
-            return
-        if callable(ref):
-            if is_async_callable(ref):
-                name = getattr(ref, "__name__", "action")
-                self.add(path, f"action {name} is an async function; {_ASYNC_HINT}")
-            return
-        if isinstance(ref, str):
-            name, params = ref, None
-        elif isinstance(ref, Mapping) and isinstance(ref.get("type"), str):
-            name, params = ref["type"], ref.get("params")
         else:
-            self.add(
-                path,
-                "an action must be a callable, a name, a {'type': name, 'params': ...} dict or "
-                f"a built-in action (assign, emit, raise_); got {ref!r}",
-            )
-            return
-        if name not in self.actions:
-            self.add(
-                path,
-                f"unknown action '{name}'{_suggest(name, self.actions)}; provide it with "
-                f"setup(actions={{'{name}': ...}}) (known actions: {_known(self.actions)})",
-            )
-        if callable(params) and is_async_callable(params):
-            self.add((*path, "params"), f"params of '{name}' is an async function; {_ASYNC_HINT}")
+            self.reference("action", ref, path)
 
     def guard(self, ref: Any, path: tuple[str, ...], depth: int = 0) -> None:
         if depth > 32:
             self.add(path, "guard names refer to each other in a cycle")
-            return
-        if isinstance(ref, GuardCombinator):
+        elif isinstance(ref, GuardCombinator):
             for child in ref._children():
                 self.guard(child, path, depth + 1)
-            return
+        else:
+            self.reference("guard", ref, path)
+
+    def reference(self, kind: _Kind, ref: Any, path: tuple[str, ...]) -> None:
+        """A callable, or a name or ``{'type': name, 'params': ...}`` dict of an implementation
+        given to ``setup(actions=...)`` or ``setup(guards=...)``."""
         if callable(ref):
             if is_async_callable(ref):
-                name = getattr(ref, "__name__", "guard")
-                self.add(path, f"guard {name} is an async function; {_ASYNC_HINT}")
+                name = getattr(ref, "__name__", kind)
+                self.add(path, f"{kind} {name} is an async function; {_ASYNC_HINT}")
             return
         if isinstance(ref, str):
             name, params = ref, None
         elif isinstance(ref, Mapping) and isinstance(ref.get("type"), str):
             name, params = ref["type"], ref.get("params")
         else:
+            article, special = _KINDS[kind]
             self.add(
                 path,
-                "a guard must be a callable, a name, a {'type': name, 'params': ...} dict or a "
-                f"combinator (and_, or_, not_, state_in); got {ref!r}",
+                f"{article} {kind} must be a callable, a name, a {{'type': name, 'params': ...}} "
+                f"dict or {special}; got {ref!r}",
             )
             return
-        if name not in self.guards:
+        known = self.actions if kind == "action" else self.guards
+        if name not in known:
             self.add(
                 path,
-                f"unknown guard '{name}'{_suggest(name, self.guards)}; provide it with "
-                f"setup(guards={{'{name}': ...}}) (known guards: {_known(self.guards)})",
+                f"unknown {kind} '{name}'{_suggest(name, known)}; provide it with "
+                f"setup({kind}s={{'{name}': ...}}) (known {kind}s: {_known(known)})",
             )
         if callable(params) and is_async_callable(params):
             self.add((*path, "params"), f"params of '{name}' is an async function; {_ASYNC_HINT}")
