@@ -1,4 +1,4 @@
-"""Fixtures for the workflow tests: an ``async def`` runner, memories, the number domain.
+"""Fixtures for the workflow tests: memories and the number domain.
 
 ``memory`` is parametrised over the in-process and the SQLite backend, so every test that
 asks for it (directly or through ``domain``/``broker``) runs against both. ``VECTORS`` holds
@@ -8,8 +8,6 @@ events of the sample orchestrations and decode subjects.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,9 +31,6 @@ from arvo_ray.examples.number_domain import (
 )
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
 
-# A workflow bug usually shows up as a hang (a chain that never ends); fail fast instead.
-TEST_TIMEOUT_SECONDS = 10
-
 CALLER = "com.test.test"
 """The source of every init event: the party a workflow answers."""
 
@@ -43,17 +38,6 @@ VECTORS: dict[str, Any] = json.loads(
     Path(__file__).with_name("vectors.json").read_text(encoding="utf-8")
 )
 """Recorded runs of the original (a subset of ``spec/vectors/arvo-3.0.25-probe.json``)."""
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests on a fresh event loop (the project has no asyncio plugin)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = inspect.signature(pyfuncitem.obj).parameters
-    coroutine = pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names})
-    asyncio.run(asyncio.wait_for(coroutine, TEST_TIMEOUT_SECONDS))
-    return True
 
 
 @pytest.fixture(params=["simple", "sqlite"])
