@@ -46,11 +46,10 @@ def _demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
-    from arvo_ray.core import create_arvo_orchestrator_event_factory
     from arvo_ray.examples.number_domain import (
         SQLiteKeyValueStore,
         build_number_domain,
-        number_modifier_contract,
+        number_modifier_init,
     )
     from arvo_ray.runtime import ArvoRuntime, Instance, Sharded
 
@@ -69,18 +68,11 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(f"  ray: {_cpus():.0f} CPUs, started in {time.perf_counter() - started:.1f} s")
     domain = build_number_domain(store=SQLiteKeyValueStore(str(workdir / "values.sqlite3")))
-    factory = create_arvo_orchestrator_event_factory(number_modifier_contract.version("0.0.1"))
 
     def init_event(index: int) -> Any:
-        return factory.init(
-            source="com.demo.client",
-            data={
-                "parentSubject$$": None,
-                "init": index,
-                "modifier": 4,
-                "operation": "decrement" if index % 2 else "increment",
-                "trend": "linear",
-            },
+        """Odd values are decremented by 4, even ones incremented."""
+        return number_modifier_init(
+            index, operation="decrement" if index % 2 else "increment", source="com.demo.client"
         )
 
     placement = Sharded(num_hosts=args.hosts) if args.placement == "sharded" else Instance()

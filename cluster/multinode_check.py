@@ -19,11 +19,10 @@ from pathlib import Path
 
 import ray
 
-from arvo_ray.core import create_arvo_orchestrator_event_factory
 from arvo_ray.examples.number_domain import (
     SQLiteKeyValueStore,
     build_number_domain,
-    number_modifier_contract,
+    number_modifier_init,
 )
 from arvo_ray.runtime import ArvoRuntime, Sharded
 
@@ -36,18 +35,8 @@ def main() -> int:
     ray.init(address=args.address, namespace="arvo-multinode", log_to_driver=False)
     workdir = Path(tempfile.mkdtemp(prefix="arvo-multinode-"))
     domain = build_number_domain(store=SQLiteKeyValueStore(str(workdir / "values.sqlite3")))
-    factory = create_arvo_orchestrator_event_factory(number_modifier_contract.version("0.0.1"))
     events = [
-        factory.init(
-            source="com.multinode.check",
-            data={
-                "parentSubject$$": None,
-                "init": index,
-                "modifier": 3,
-                "operation": "increment" if index % 2 else "decrement",
-                "trend": "linear",
-            },
-        )
+        number_modifier_init(index, modifier=3, source="com.multinode.check")
         for index in range(args.workflows)
     ]
     runtime = ArvoRuntime(

@@ -27,7 +27,7 @@ from arvo_ray.examples.number_domain import (
     decrement_orchestrator_contract,
     increment_orchestrator_contract,
     increment_resumable_contract,
-    number_modifier_contract,
+    number_modifier_init,
 )
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
 
@@ -113,17 +113,8 @@ def nm_init(
     operation: str = "decrement", *, version: str = "0.0.1", init: float = 1, **options: Any
 ) -> ArvoEvent:
     """An ``arvo.orc.number.modifier`` init event from :data:`CALLER` (modifier 4)."""
-    trend = "linear" if version == "0.0.1" else "exponential"
-    return create_arvo_orchestrator_event_factory(number_modifier_contract.version(version)).init(
-        source=CALLER,
-        data={
-            "parentSubject$$": None,
-            "init": init,
-            "modifier": 4,
-            "operation": operation,
-            "trend": trend,
-        },
-        **options,
+    return number_modifier_init(
+        init, modifier=4, operation=operation, source=CALLER, version=version, **options
     )
 
 

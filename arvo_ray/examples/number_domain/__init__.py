@@ -4,15 +4,17 @@ A key-value store (``com.value.read``/``com.value.write``), arithmetic services
 (``com.increment.number``/``com.decrement.number``), statechart orchestrators
 (``arvo.orc.inc``, ``arvo.orc.dec``, ``arvo.orc.number.modifier``, each in two versions) and
 resumables (``arvo.orc.dec``, and a fan-out ``arvo.orc.inc``). :func:`build_number_domain`
-wires everything for one run.
+wires everything for one run; :func:`number_modifier_init` makes the event that starts an
+``arvo.orc.number.modifier`` workflow.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
+from arvo_ray.core import ArvoEvent, EventOptions, create_arvo_orchestrator_event_factory
 from arvo_ray.examples.number_domain.contracts import (
     decrement_contract,
     decrement_orchestrator_contract,
@@ -57,6 +59,7 @@ __all__ = [
     "increment_resumable",
     "increment_resumable_contract",
     "number_modifier_contract",
+    "number_modifier_init",
     "number_modifier_machine",
     "number_modifier_orchestrator",
     "value_read_contract",
@@ -112,3 +115,54 @@ def build_number_domain(
     else:
         raise ValueError(f"kind must be 'orchestrators' or 'resumables', got {kind!r}")
     return NumberDomain(store=store, memory=memory, handlers=handlers, workflows=flows)
+
+
+_TRENDS: dict[str, Literal["linear", "exponential"]] = {
+    "0.0.1": "linear",
+    "0.0.2": "exponential",
+}
+
+
+def number_modifier_init(
+    value: int | float,
+    *,
+    modifier: int | float = 4,
+    operation: Literal["increment", "decrement"] | None = None,
+    source: str = "com.number.client",
+    version: Literal["0.0.1", "0.0.2"] = "0.0.1",
+    **options: Unpack[EventOptions],
+) -> ArvoEvent:
+    """The init event of a root ``arvo.orc.number.modifier`` workflow: ``value`` +/- ``modifier``.
+
+    The one place that knows this workflow's init payload (and which ``trend`` each contract
+    version requires), so demos, notebooks, scripts and tests do not each spell it out.
+
+    Args:
+        value: The number to start from (``init``).
+        modifier: How much to add or subtract.
+        operation: ``"increment"`` or ``"decrement"``; ``None`` increments odd values and
+            decrements even ones, so a run of consecutive values exercises both.
+        source: Who starts the workflow (and receives its completion event).
+        version: The contract version: ``"0.0.1"`` (trend ``linear``) or ``"0.0.2"``
+            (``exponential``).
+        **options: Further event fields (``redirectto``, ``domain``...), as the factory takes.
+
+    Example:
+        >>> event = number_modifier_init(3)
+        >>> event.type, event.data["operation"], event.data["init"]
+        ('arvo.orc.number.modifier', 'increment', 3)
+    """
+    if operation is None:
+        operation = "increment" if value % 2 else "decrement"
+    factory = create_arvo_orchestrator_event_factory(number_modifier_contract.version(version))
+    return factory.init(
+        source=source,
+        data={
+            "parentSubject$$": None,
+            "init": value,
+            "modifier": modifier,
+            "operation": operation,
+            "trend": _TRENDS[version],
+        },
+        **options,
+    )
