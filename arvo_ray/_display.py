@@ -64,7 +64,7 @@ def json_html(value: Any, *, limit: int = MAX_JSON_CHARS) -> str:
 
 def short_subject(subject: str, *, keep: int = 12) -> str:
     """``orchestrator#execution-id-prefix`` for orchestration subjects, else the first characters."""
-    from arvo_ray.core._subject import ArvoOrchestrationSubject
+    from arvo_ray.core import ArvoOrchestrationSubject
 
     try:
         content = ArvoOrchestrationSubject.parse(subject)
@@ -75,7 +75,7 @@ def short_subject(subject: str, *, keep: int = 12) -> str:
 
 def subject_html(subject: str) -> str:
     """A subject, decoded when it is an orchestration subject; the full text stays in a tooltip."""
-    from arvo_ray.core._subject import ArvoOrchestrationSubject
+    from arvo_ray.core import ArvoOrchestrationSubject
 
     title = escape(subject)
     try:

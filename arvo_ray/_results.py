@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from arvo_ray import _display
+from arvo_ray import _display, _lazy
 from arvo_ray.core import ArvoEvent
-from arvo_ray.workflow import is_finished
-from arvo_ray.workflow._execution import stored_answer
+from arvo_ray.workflow import is_finished, stored_answer
 
 __all__ = [
     "AnswerTimeoutError",
@@ -278,3 +277,7 @@ class WorkflowRecord(dict[str, Any]):
 
     def _repr_html_(self) -> str:
         return _display.record_html(self)
+
+
+# Shared by the broker and the runtime: named after the package that exports both.
+_lazy.set_public_module("arvo_ray", [globals()[name] for name in __all__])

@@ -28,8 +28,7 @@ from arvo_ray.examples.number_domain import (
     value_read_contract,
 )
 from arvo_ray.handler import ArvoEventHandler, create_arvo_event_handler
-from arvo_ray.machine import ArvoMachine
-from arvo_ray.machine._machine import setup
+from arvo_ray.machine import ArvoMachine, setup
 from arvo_ray.workflow import (
     ArvoOrchestrator,
     ArvoResumable,

@@ -4,6 +4,7 @@ Its runs return the same result types as ``ArvoRuntime`` on Ray (``RunResult``, 
 ``OrphanEventError``), re-exported here.
 """
 
+from arvo_ray import _lazy
 from arvo_ray._results import DeadLetter, OrphanEventError, RunResult
 from arvo_ray.broker._simple import SimpleEventBroker, create_simple_event_broker
 
@@ -14,3 +15,5 @@ __all__ = [
     "SimpleEventBroker",
     "create_simple_event_broker",
 ]
+
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__])

@@ -73,6 +73,7 @@ class SimpleEventBroker:
     against the other.
 
     Example:
+        >>> import asyncio
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
         >>> from arvo_ray.examples.number_domain import (
         ...     build_number_domain, increment_orchestrator_contract)

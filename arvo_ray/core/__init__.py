@@ -3,6 +3,7 @@
 Pure Python (pydantic + OpenTelemetry API); nothing here knows about handlers, machines or Ray.
 """
 
+from arvo_ray import _lazy
 from arvo_ray.core._contract import (
     ArvoContract,
     ArvoErrorSchema,
@@ -118,3 +119,5 @@ __all__ = [
     "validate_uri",
     "validate_with_schema",
 ]
+
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__])

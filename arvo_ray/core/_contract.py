@@ -101,6 +101,7 @@ class SchemaRecord:
     """An event type with the model of its data (and, for system errors, its dataschema).
 
     Example:
+        >>> from pydantic import BaseModel
         >>> class Incremented(BaseModel):
         ...     value: int
         >>> record = SchemaRecord(type="evt.number.increment.success", schema=Incremented)
@@ -118,6 +119,7 @@ class ContractVersion:
     """One version of a contract: the accepted event's model and the emitted events' models.
 
     Example:
+        >>> from pydantic import BaseModel
         >>> class Increment(BaseModel):
         ...     value: int
         >>> spec = ContractVersion(accepts=Increment,
@@ -196,6 +198,7 @@ class ArvoContract:
             version ``0.0.0``, or no versions at all.
 
     Example:
+        >>> from pydantic import BaseModel
         >>> class Add(BaseModel):
         ...     a: int
         ...     b: int
@@ -382,6 +385,7 @@ class VersionedArvoContract:
     """One version of a contract: the view handlers, factories and machines work with.
 
     Example:
+        >>> from pydantic import BaseModel
         >>> class Increment(BaseModel):
         ...     value: int
         >>> contract = create_arvo_contract(uri="#/number/increment", type="com.number.increment",

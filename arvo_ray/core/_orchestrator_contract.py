@@ -30,6 +30,7 @@ class OrchestrationInitEventBase(BaseModel):
     """Fields every orchestrator init event carries besides the user's own.
 
     Example:
+        >>> from pydantic import BaseModel
         >>> root = OrchestrationInitEventBase.model_validate({"parentSubject$$": None})
         >>> root.model_dump(by_alias=True)
         {'parentSubject$$': None}
@@ -96,6 +97,7 @@ class ArvoOrchestratorContract(ArvoContract):
         ValueError: an invalid name or any contract rule.
 
     Example:
+        >>> from pydantic import BaseModel
         >>> class Init(BaseModel):
         ...     value: int
         >>> class Done(BaseModel):

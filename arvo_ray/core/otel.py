@@ -58,10 +58,10 @@ from arvo_ray.core._primitives import quote
 from arvo_ray.core.errors import is_violation_error
 
 __all__ = [
-    "METRIC_NAMES",
-    "OTEL_NULL",
     "ArvoExecutionSpanKind",
     "ExecutionScope",
+    "METRIC_NAMES",
+    "OTEL_NULL",
     "OpenInferenceSpanKind",
     "OtelInherit",
     "TelemetryLogLevel",

@@ -1,5 +1,6 @@
 """Handlers: the ``IArvoEventHandler`` protocol, ``ArvoEventHandler`` and domain routing."""
 
+from arvo_ray import _lazy
 from arvo_ray.handler._domain import ArvoDomain, DomainSpec, resolve_event_domain
 from arvo_ray.handler._handler import (
     ArvoEventHandler,
@@ -23,3 +24,5 @@ __all__ = [
     "create_arvo_event_handler",
     "resolve_event_domain",
 ]
+
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__])

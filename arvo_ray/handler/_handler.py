@@ -28,7 +28,7 @@ from arvo_ray.core import (
     format_validation_error,
     is_violation_error,
 )
-from arvo_ray.core._ids import derived_event_id
+from arvo_ray.core.kit import derived_event_id
 from arvo_ray.core.otel import (
     ATTR_ARVO_SPAN_KIND,
     ATTR_OPENINFERENCE_SPAN_KIND,

@@ -20,7 +20,7 @@ context changes go through :func:`assign`. Async functions are rejected at defin
 Exceptions raised by user code propagate unchanged out of ``transition``.
 """
 
-import contextlib as _contextlib
+from arvo_ray import _lazy
 
 from ._arvo_machine import ArvoMachine, ArvoMachineSetup, enqueue_arvo_event, setup_arvo_machine
 from ._assign import assign
@@ -71,14 +71,4 @@ __all__ = [
     "transition",
 ]
 
-
-def _set_public_module() -> None:
-    # Reprs and docs show arvo_ray.machine.X rather than the private module (as httpx does).
-    for name in __all__:
-        obj = globals()[name]
-        if getattr(obj, "__module__", "").startswith(f"{__name__}."):
-            with _contextlib.suppress(AttributeError, TypeError):
-                obj.__module__ = __name__
-
-
-_set_public_module()
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__])

@@ -19,7 +19,7 @@ from arvo_ray.core import (
     VersionedArvoContract,
     is_orchestrator_contract,
 )
-from arvo_ray.core._orchestration_utils import InputValidation, validate_input, validate_services
+from arvo_ray.core.kit import InputValidation, validate_input, validate_services
 from arvo_ray.machine._assign import assign
 from arvo_ray.machine._machine import StateMachine, setup
 from arvo_ray.machine._types import ActionArgs

@@ -26,8 +26,9 @@ outcome                                                cause
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from arvo_ray import _lazy
 from arvo_ray.memory._base import DEFAULT_LOCK_TTL
 from arvo_ray.memory._cached import CachedMachineMemory
 from arvo_ray.memory._errors import (
@@ -61,16 +62,8 @@ __all__ = [
     "StaleRecordError",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    # redis.asyncio costs ~0.3 s to import and is an optional dependency: load it on demand.
-    if name == "RedisMachineMemory":
-        from arvo_ray.memory._redis import RedisMachineMemory
-
-        globals()[name] = RedisMachineMemory
-        return RedisMachineMemory
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# redis.asyncio costs ~0.3 s to import and is an optional dependency: load it on demand.
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__, {"arvo_ray.memory._redis": ["RedisMachineMemory"]}
+)
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__ if name in globals()])

@@ -4,6 +4,7 @@ This is the only package that imports ``ray``; it places the pure core onto task
 and never re-decides a rule of it.
 """
 
+from arvo_ray import _lazy
 from arvo_ray._results import (
     AnswerTimeoutError,
     DeadLetter,
@@ -33,3 +34,5 @@ __all__ = [
     "WorkflowStalledError",
     "default_memory_path",
 ]
+
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__])

@@ -66,8 +66,7 @@ from arvo_ray.telemetry import (
     routing_span,
     summarize_metrics,
 )
-from arvo_ray.workflow import is_finished
-from arvo_ray.workflow._execution import stored_answer
+from arvo_ray.workflow import is_finished, stored_answer
 
 __all__ = ["BrokerActor", "BrokerConfig"]
 

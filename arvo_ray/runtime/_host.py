@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mappi
 from contextlib import AbstractAsyncContextManager
 
 from arvo_ray.core import ArvoEvent, TransactionViolation, is_violation_error
-from arvo_ray.core._primitives import QUOTE_LIMIT, quote
+from arvo_ray.core.kit import QUOTE_LIMIT, quote
 from arvo_ray.memory import CachedMachineMemory, IMachineMemory, StaleRecordError
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.workflow import WorkflowHandler, is_finished

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from arvo_ray._results import DeadLetter, RunResult, WorkflowRecord
 from arvo_ray.core import ArvoEvent, ContractViolation, format_validation_error
-from arvo_ray.core._primitives import quote
+from arvo_ray.core.kit import quote
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import (
     DEFAULT_LOCK_TTL,

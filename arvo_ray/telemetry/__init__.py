@@ -20,9 +20,9 @@ Nothing here imports Ray, and the OpenTelemetry SDK is imported only when used
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from arvo_ray import _lazy
 from arvo_ray.core.otel import METRIC_NAMES, log_event_failure
 from arvo_ray.telemetry._collect import collect_metrics, merge_metrics, summarize_metrics
 from arvo_ray.telemetry._config import TelemetryConfig
@@ -67,20 +67,7 @@ __all__ = [
 ]
 
 # Names whose module imports the OpenTelemetry SDK: loaded on first access.
-_LAZY = {
-    "FileSpanExporter": "arvo_ray.telemetry._span_file",
-    "read_span_file": "arvo_ray.telemetry._span_file",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'arvo_ray.telemetry' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__, {"arvo_ray.telemetry._span_file": ["FileSpanExporter", "read_span_file"]}
+)
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__ if name in globals()])

@@ -60,6 +60,8 @@ class EventFieldsFilter(logging.Filter):
         A handler of the number domain that logs, and a handler that keeps records to format
         them later, after the execution is over:
 
+        >>> import json
+        >>> import logging
         >>> import asyncio
         >>> from logging.handlers import BufferingHandler
         >>> from arvo_ray.core import create_arvo_event_factory
@@ -122,6 +124,8 @@ class JsonFormatter(logging.Formatter):
     those keys is written as ``arvo.<name>``), and ``exception`` (the formatted traceback).
 
     Example:
+        >>> import logging
+        >>> import json
         >>> record = logging.makeLogRecord({"name": "arvo_ray.runtime", "levelname": "INFO",
         ...     "msg": "routed %s", "args": ("com.increment.number",), "created": 0.0,
         ...     "arvo": {"event_id": "event-1", "subject": "demo", "message": "shadowed"}})
@@ -161,6 +165,7 @@ class TextFormatter(logging.Formatter):
     the next lines.
 
     Example:
+        >>> import logging
         >>> record = logging.makeLogRecord({"name": "arvo_ray", "levelname": "WARNING",
         ...     "msg": "retry", "created": 0.0, "arvo": {"subject": "demo", "event_id": "e1",
         ...     "reason": "lock held", "event": {"id": "e1", "type": "com.increment.number"}}})

@@ -3,9 +3,16 @@
 Both run every event through one execution wrapper (lock → read → run → CAS write → unlock).
 """
 
+from arvo_ray import _lazy
 from arvo_ray.workflow._execution import CONSUMED_IDS_KEPT, StepInput, StepOutput, WorkflowHandler
 from arvo_ray.workflow._orchestrator import ArvoOrchestrator, create_arvo_orchestrator
-from arvo_ray.workflow._record import WorkflowRecordData, is_done, is_failed, is_finished
+from arvo_ray.workflow._record import (
+    WorkflowRecordData,
+    is_done,
+    is_failed,
+    is_finished,
+    stored_answer,
+)
 from arvo_ray.workflow._resumable import (
     ArvoResumable,
     ResumableFunction,
@@ -28,4 +35,7 @@ __all__ = [
     "is_done",
     "is_failed",
     "is_finished",
+    "stored_answer",
 ]
+
+_lazy.set_public_module(__name__, [globals()[name] for name in __all__])

@@ -30,9 +30,8 @@ from arvo_ray.core import (
     is_orchestrator_contract,
     validate_with_schema,
 )
-from arvo_ray.core._ids import derived_event_id
-from arvo_ray.handler._domain import resolve_domains
-from arvo_ray.handler._output import raw_extensions
+from arvo_ray.core.kit import derived_event_id
+from arvo_ray.handler.kit import raw_extensions, resolve_domains
 
 __all__ = ["EmitContext", "build_emittables", "strip_completion_extras"]
 

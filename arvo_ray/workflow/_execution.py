@@ -48,8 +48,7 @@ from arvo_ray.core import (
     VersionedArvoContract,
     is_violation_error,
 )
-from arvo_ray.core._ids import derived_event_id
-from arvo_ray.core._primitives import quote
+from arvo_ray.core.kit import derived_event_id, quote
 from arvo_ray.core.otel import (
     ATTR_ARVO_SPAN_KIND,
     execution_span,
@@ -61,19 +60,22 @@ from arvo_ray.core.otel import (
     record_workflow,
     span_headers,
 )
-from arvo_ray.handler._domain import ArvoDomain, DomainSpec
-from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
-from arvo_ray.handler._system_error import create_system_error_events
+from arvo_ray.handler import ArvoDomain, DomainSpec, ExecutionResult, OtelInherit
+from arvo_ray.handler.kit import create_system_error_events
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
-from arvo_ray.workflow._record import WorkflowRecordData, is_done, is_failed, is_finished
+from arvo_ray.workflow._record import (
+    WorkflowRecordData,
+    is_done,
+    is_failed,
+    stored_answer,
+)
 
 __all__ = [
     "CONSUMED_IDS_KEPT",
     "StepInput",
     "StepOutput",
     "WorkflowHandler",
-    "stored_answer",
 ]
 
 _logger = logging.getLogger("arvo_ray.workflow")
@@ -87,6 +89,7 @@ class StepInput:
     """What the "run" part of a step gets: the event and the workflow as last committed.
 
     Example:
+        >>> from arvo_ray.core import ArvoOrchestrationSubject
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
         >>> from arvo_ray.examples.number_domain import decrement_orchestrator_contract
         >>> factory = create_arvo_orchestrator_event_factory(
@@ -120,6 +123,7 @@ class StepOutput:
             persist nothing (the step changed nothing).
 
     Example:
+        >>> from arvo_ray.core import ArvoOrchestrationSubject
         >>> import asyncio
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
         >>> from arvo_ray.examples.number_domain import (
@@ -532,22 +536,6 @@ class WorkflowHandler(ABC):
             for item in record.get("outbox") or ()
             if item["cause"] == event_id and item["event"]["id"] not in acknowledged
         ]
-
-
-def stored_answer(record: Mapping[str, Any] | None) -> list[ArvoEvent]:
-    """The answer a finished workflow's record keeps (empty while it runs).
-
-    Records written before answers were stored keep it in their last step's events.
-    """
-    if record is None or not is_finished(record):
-        return []
-    answer = record.get("answer")
-    if answer is None:
-        produced = (record.get("events") or {}).get("produced") or []
-        if not is_failed(record):
-            produced = [e for e in produced if str(e["type"]).endswith(".done")]
-        answer = produced
-    return [ArvoEvent.from_dict(item) for item in answer]
 
 
 def _check_parent_subject(event: ArvoEvent) -> None:

@@ -15,11 +15,9 @@ from arvo_ray.core import (
     VersionedArvoContract,
 )
 from arvo_ray.core.otel import ArvoExecutionSpanKind
-from arvo_ray.handler._domain import DomainSpec
-from arvo_ray.handler._output import normalize_outputs
-from arvo_ray.machine._arvo_machine import ArvoMachine
-from arvo_ray.machine._execution_engine import execute_machine
-from arvo_ray.machine._registry import MachineRegistry
+from arvo_ray.handler import DomainSpec
+from arvo_ray.handler.kit import normalize_outputs
+from arvo_ray.machine import ArvoMachine, MachineRegistry, execute_machine
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 from arvo_ray.workflow._execution import StepInput, StepOutput, WorkflowHandler
 from arvo_ray.workflow._record import WorkflowRecordData
@@ -35,6 +33,7 @@ class ArvoOrchestrator(WorkflowHandler):
     machine's contracts, and feeds it to the machine.
 
     Example:
+        >>> from arvo_ray.memory import SimpleMachineMemory
         >>> import asyncio
         >>> from arvo_ray.core import create_arvo_orchestrator_event_factory
         >>> from arvo_ray.examples.number_domain import (

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict, TypeGuard, TypeVar
 
-__all__ = ["WorkflowRecordData", "is_done", "is_failed", "is_finished"]
+from arvo_ray.core import ArvoEvent
+
+__all__ = ["WorkflowRecordData", "is_done", "is_failed", "is_finished", "stored_answer"]
 
 WorkflowRecordData = TypedDict(
     "WorkflowRecordData",
@@ -58,3 +60,19 @@ def is_done(record: Record | None) -> TypeGuard[Record]:
 def is_finished(record: Record | None) -> TypeGuard[Record]:
     """The instance is over, done or failed: nothing will change its record but acknowledgements."""
     return is_done(record) or is_failed(record)
+
+
+def stored_answer(record: Mapping[str, Any] | None) -> list[ArvoEvent]:
+    """The answer a finished workflow's record keeps (empty while it runs).
+
+    Records written before answers were stored keep it in their last step's events.
+    """
+    if record is None or not is_finished(record):
+        return []
+    answer = record.get("answer")
+    if answer is None:
+        produced = (record.get("events") or {}).get("produced") or []
+        if not is_failed(record):
+            produced = [e for e in produced if str(e["type"]).endswith(".done")]
+        answer = produced
+    return [ArvoEvent.from_dict(item) for item in answer]

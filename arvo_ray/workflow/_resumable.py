@@ -29,10 +29,10 @@ from arvo_ray.core import (
     VersionedArvoContract,
     is_orchestrator_contract,
 )
-from arvo_ray.core._orchestration_utils import validate_input, validate_services
+from arvo_ray.core.kit import validate_input, validate_services
 from arvo_ray.core.otel import ArvoExecutionSpanKind
-from arvo_ray.handler._domain import DomainSpec
-from arvo_ray.handler._output import normalize_outputs
+from arvo_ray.handler import DomainSpec
+from arvo_ray.handler.kit import normalize_outputs
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 from arvo_ray.workflow._execution import StepInput, StepOutput, WorkflowHandler
 from arvo_ray.workflow._record import WorkflowRecordData, is_done

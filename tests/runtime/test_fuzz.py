@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import pickle
 import sqlite3
@@ -56,7 +57,7 @@ from arvo_ray.core import (
     encode_uri,
     is_violation_error,
 )
-from arvo_ray.core._primitives import quote
+from arvo_ray.core.kit import quote
 from arvo_ray.examples.number_domain import (
     SQLiteKeyValueStore,
     build_number_domain,
@@ -69,7 +70,6 @@ from arvo_ray.examples.number_domain import (
     value_write_contract,
 )
 from arvo_ray.memory import SQLiteMachineMemory
-from arvo_ray.memory._json import digest
 from arvo_ray.runtime import ArvoRuntime, OrphanEventError, RunResult, Sharded
 
 CALLER = "com.fuzz.client"
@@ -767,6 +767,12 @@ def oversized(draw: st.DrawFn) -> tuple[str, Any]:
         return case, error
 
 
+def canonical_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of the record's canonical JSON (sorted keys, compact, UTF-8), as stored."""
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def test_oversized_and_deeply_nested_payloads_are_handled(runtime: ArvoRuntime) -> None:
     """1-5 MB strings in data, in a subject, in a workflow's context; nesting up to thousands of
     levels: a clear violation, a clear rejection, or a normal run; never a crash."""
@@ -891,7 +897,7 @@ def test_the_runtime_kept_serving_and_no_record_is_corrupted(runtime: ArvoRuntim
     for subject, text, version, stored_digest in rows:
         record = json.loads(text)
         assert isinstance(record, dict) and version >= 1
-        assert digest(subject, record) == stored_digest
+        assert canonical_digest(record) == stored_digest
         assert ArvoOrchestrationSubject.is_valid(subject)
         assert record["subject"] == subject
         status = record["executionStatus"]

@@ -28,8 +28,7 @@ from arvo_ray.examples.number_domain import (
     value_read_contract,
     value_read_handler,
 )
-from arvo_ray.machine import assign, emit
-from arvo_ray.machine._arvo_machine import setup_arvo_machine
+from arvo_ray.machine import assign, emit, setup_arvo_machine
 from arvo_ray.memory import IMachineMemory, RedisMachineMemory
 from arvo_ray.runtime import ArvoRuntime
 from arvo_ray.runtime._memory_actor import start_memory_actor

@@ -22,8 +22,14 @@ from arvo_ray.core import (
     parse_arvo_event_id,
 )
 from arvo_ray.handler import HandlerInput, create_arvo_event_handler
-from arvo_ray.machine import ActionArgs, assign, emit
-from arvo_ray.machine._arvo_machine import ArvoMachine, ArvoMachineSetup, setup_arvo_machine
+from arvo_ray.machine import (
+    ActionArgs,
+    ArvoMachine,
+    ArvoMachineSetup,
+    assign,
+    emit,
+    setup_arvo_machine,
+)
 from arvo_ray.memory import SimpleMachineMemory
 from arvo_ray.workflow import create_arvo_orchestrator
 

@@ -16,9 +16,16 @@ from arvo_ray.core import (
     create_arvo_orchestrator_event_factory,
     is_violation_error,
 )
-from arvo_ray.machine import ActionArgs, assign, emit
-from arvo_ray.machine._arvo_machine import ArvoMachine, enqueue_arvo_event, setup_arvo_machine
-from arvo_ray.machine._execution_engine import MachineExecutionResult, execute_machine
+from arvo_ray.machine import (
+    ActionArgs,
+    ArvoMachine,
+    MachineExecutionResult,
+    assign,
+    emit,
+    enqueue_arvo_event,
+    execute_machine,
+    setup_arvo_machine,
+)
 
 from .test_arvo_machine import SERVICES, increment_service_contract, test_machine_contract
 

@@ -9,7 +9,7 @@ import pytest
 
 from arvo_ray.core import ArvoOrchestrationSubject, InvalidSubjectError, create_arvo_event
 from arvo_ray.examples.number_domain import arithmetic_machine
-from arvo_ray.machine._registry import MachineRegistry
+from arvo_ray.machine import MachineRegistry
 
 from .conftest import dec_init, inc_init
 

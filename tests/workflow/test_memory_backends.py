@@ -116,7 +116,7 @@ async def test_should_store_the_machine_snapshot_that_the_machine_can_resume_fro
     domain: NumberDomain, memory: IMachineMemory
 ) -> None:
     """The stored ``state`` is the snapshot itself: feeding it back gives the same next step."""
-    from arvo_ray.machine._execution_engine import execute_machine
+    from arvo_ray.machine import execute_machine
 
     domain.store["k1"] = 2
     init = inc_init()

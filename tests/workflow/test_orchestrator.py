@@ -35,7 +35,7 @@ from arvo_ray.examples.number_domain import (
     value_read_contract,
 )
 from arvo_ray.handler import IArvoEventHandler
-from arvo_ray.machine._arvo_machine import setup_arvo_machine
+from arvo_ray.machine import setup_arvo_machine
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 from arvo_ray.workflow import ArvoOrchestrator, create_arvo_orchestrator
 

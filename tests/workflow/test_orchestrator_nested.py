@@ -19,7 +19,7 @@ from arvo_ray.examples.number_domain import (
     decrement_orchestrator_contract,
     value_read_contract,
 )
-from arvo_ray.machine._arvo_machine import setup_arvo_machine
+from arvo_ray.machine import setup_arvo_machine
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow import ArvoOrchestrator, create_arvo_orchestrator
 

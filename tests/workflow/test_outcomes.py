@@ -18,11 +18,11 @@ from arvo_ray.core import (
     create_arvo_event,
     create_arvo_event_factory,
 )
-from arvo_ray.core._primitives import QUOTE_LIMIT
+from arvo_ray.core.kit import QUOTE_LIMIT
 from arvo_ray.examples.number_domain import NumberDomain, value_read_contract
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
-from arvo_ray.workflow._execution import stored_answer
+from arvo_ray.workflow import stored_answer
 
 from .conftest import CALLER, dec_init, inc_init
 

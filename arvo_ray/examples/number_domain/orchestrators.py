@@ -16,8 +16,7 @@ from arvo_ray.examples.number_domain.contracts import (
     value_write_contract,
 )
 from arvo_ray.handler import ArvoDomain
-from arvo_ray.machine import assign, emit
-from arvo_ray.machine._arvo_machine import ArvoMachine, enqueue_arvo_event, setup_arvo_machine
+from arvo_ray.machine import ArvoMachine, assign, emit, enqueue_arvo_event, setup_arvo_machine
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.workflow import ArvoOrchestrator, create_arvo_orchestrator
 
