@@ -1,10 +1,11 @@
-"""``import arvo_ray`` is cheap and never loads Ray (STYLE point 1, attrs-style lazy exports)."""
+"""``import arvo_ray`` is cheap and never loads Ray (lazy exports, as attrs and httpx do)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from typing import Any
 
 import arvo_ray
 
@@ -18,7 +19,7 @@ print(json.dumps({"elapsed": elapsed, "loaded": loaded}))
 """
 
 
-def probe(code: str = PROBE) -> dict[str, object]:
+def probe(code: str = PROBE) -> Any:
     """Run ``code`` in a fresh interpreter and return the JSON it prints."""
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
@@ -31,10 +32,22 @@ def test_import_does_not_load_ray_or_the_runtime() -> None:
     assert probe()["loaded"] == []
 
 
-def test_import_is_fast() -> None:
-    """``import arvo_ray`` takes under 0.3 s (best of three fresh interpreters)."""
-    best = min(float(probe()["elapsed"]) for _ in range(3))  # type: ignore[arg-type]
-    assert best < 0.3, f"import arvo_ray took {best:.3f}s"
+def test_import_loads_only_the_lazy_loader() -> None:
+    """``import arvo_ray`` imports no dependency (pydantic, OpenTelemetry) and, of arvo_ray,
+    only the package, its version and the lazy loader: it stays cheap however large it grows."""
+    code = (
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        "import arvo_ray\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    loaded = probe(code)
+    assert [m for m in loaded if m.startswith(("pydantic", "opentelemetry"))] == []
+    assert sorted(m for m in loaded if m.startswith("arvo_ray")) == [
+        "arvo_ray",
+        "arvo_ray._lazy",
+        "arvo_ray._version",
+    ]
 
 
 def test_using_the_data_model_does_not_load_ray() -> None:

@@ -260,12 +260,20 @@ def test_an_init_step_blocked_by_a_lock_is_retried_until_it_runs(setup: Setup) -
     key = f"k-{uuid.uuid4().hex[:6]}"
     setup.store[key] = 1
     init = inc_init(key)  # version 0.0.1 of arvo.orc.inc locks its instance for every step
-    intruder = SQLiteMachineMemory(setup.memory_path, lock_ttl=2.0, owner="crashed-process")
+    # Held until a retry is seen (a short TTL could lapse before a slow first attempt).
+    intruder = SQLiteMachineMemory(setup.memory_path, lock_ttl=60.0, owner="crashed-process")
     assert asyncio.run(intruder.lock(init.subject))
     retries = setup.runtime.stats()["step_retries"]
-    result = setup.runtime.run(init, timeout=120)
+    answer = setup.runtime.submit(init)
+    for _ in range(600):
+        if setup.runtime.stats()["step_retries"] > retries:
+            break
+        time.sleep(0.1)
+    blocked = setup.runtime.stats()["step_retries"] > retries
+    asyncio.run(intruder.unlock(init.subject))  # the lock lapses
+    assert blocked, "the blocked step was never retried"
+    result = ray.get(answer, timeout=120)
     assert result.errors == [] and result.final is not None and result.final.data["final"] == 4
-    assert setup.runtime.stats()["step_retries"] > retries
 
 
 def test_a_memory_that_keeps_failing_gives_the_caller_its_error_promptly(
