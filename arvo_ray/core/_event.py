@@ -11,9 +11,11 @@ ids, time stamps, trace headers).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import math
+import operator
 import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -44,7 +46,7 @@ from arvo_ray.core._primitives import (
     json_copy,
     new_uuid4,
 )
-from arvo_ray.core._uri import encode_uri, validate_uri
+from arvo_ray.core._uri import encode_uri, is_plain_uri, validate_uri
 
 __all__ = [
     "ArvoEvent",
@@ -179,13 +181,14 @@ def _with_json_data(values: Any) -> tuple[Any, _NotJson | None]:
     check, so a value the field rejects is passed on unchanged for the field to report.
     Returns the input unchanged, and why, when ``data`` has the right type but no JSON form.
     """
+    if type(values) is dict and type(values.get("data")) is dict:
+        # The common case: the field's check would only make a shallow copy of this dict.
+        try:
+            return {**values, "data": json_copy(values["data"])}, None
+        except (TypeError, ValueError, RecursionError):
+            pass  # no JSON form: the path below says why
     if not isinstance(values, Mapping) or "data" not in values:
         return values, None
-    if type(values["data"]) is dict:
-        # The common case: the field's check would only make a shallow copy of this dict.
-        copied = _json_data(values["data"])
-        if not isinstance(copied, _NotJson):
-            return {**values, "data": copied}, None
     try:
         data = _DATA_FIELD.validate_python(values["data"])
     except ValidationError:
@@ -233,7 +236,13 @@ _RESERVED_KEY_MESSAGE = (
 )
 
 
+_NON_EMPTY_VALUES = operator.itemgetter(*_NON_EMPTY)
+_URI_VALUES = operator.itemgetter(*(field for field, _ in _URI_FIELDS))
+
+
 def _non_empty_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    if "" not in _NON_EMPTY_VALUES(values):  # the common case, checked in one C call
+        return ()
     return [
         _error(field, "string_too_short", message, "")
         for field, message in _NON_EMPTY.items()
@@ -242,6 +251,8 @@ def _non_empty_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
 
 
 def _uri_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    if is_plain_uri("".join(filter(None, _URI_VALUES(values)))):  # the common case, in C
+        return ()
     return [
         _error(field, "invalid_uri", message, values[field])
         for field, message in _URI_FIELDS
@@ -257,8 +268,16 @@ def _specversion_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
     return [_error("specversion", "invalid_literal", message, version)]
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_known_event_type(type_: str) -> bool:
+    # A service sees few event types, each in many events: the check is remembered per type.
+    return EVENT_TYPE_PATTERN.fullmatch(type_) is not None
+
+
 def _type_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
     type_ = values["type"]
+    if len(type_) <= 256 and _is_known_event_type(type_):  # long text is never remembered
+        return ()
     if EVENT_TYPE_PATTERN.fullmatch(type_) is not None:
         return ()
     message = "Type should be prefixed with a reverse-DNS name"
@@ -351,7 +370,12 @@ _RULES: tuple[_Rule, ...] = (
 
 def _semantic_errors(values: Mapping[str, Any]) -> list[InitErrorDetails]:
     """Every rule of the original's zod schemas that pydantic's type checks do not cover."""
-    return [error for rule in _RULES for error in rule(values)]
+    errors: list[InitErrorDetails] = []
+    for rule in _RULES:
+        found = rule(values)
+        if found:
+            errors.extend(found)
+    return errors
 
 
 class ArvoEvent(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-__all__ = ["decode_uri", "encode_uri", "validate_uri"]
+__all__ = ["decode_uri", "encode_uri", "is_plain_uri", "validate_uri"]
 
 # encodeURI leaves these unescaped (besides ASCII letters and digits, which quote keeps anyway).
 _ENCODE_SAFE = ";,/?:@&=+$-_.!~*'()#"
@@ -83,6 +83,11 @@ def decode_uri(value: str) -> str:
     if "%" in stripped:
         raise ValueError("URI malformed")
     return decoded
+
+
+def is_plain_uri(value: str) -> bool:
+    """Only characters ``encodeURI`` leaves alone: valid, and valid joined to any other such."""
+    return _PLAIN.fullmatch(value) is not None
 
 
 def validate_uri(value: str) -> bool:
