@@ -77,6 +77,9 @@ def _type_of(model: BaseModel, schemas: Mapping[str, Any] | None, where: str, in
 def _plain(
     item: Any, where: str, index: int, schemas: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
+    plain = type(item) is dict and type(item.get("type")) is str
+    if plain and type(item.get("data")) is dict and item.get("domain") is None:
+        return dict(item)  # the common case: a plain event description, nothing to check
     if isinstance(item, BaseModel):
         item = {"type": _type_of(item, schemas, where, index), "data": item}
     if not isinstance(item, Mapping):
@@ -117,10 +120,10 @@ def normalize_outputs(
     """
     if result is None:
         return []
-    if isinstance(result, Mapping | BaseModel):
-        return [_plain(result, where, 0, schemas)]
     if isinstance(result, list | tuple):
         return [_plain(item, where, index, schemas) for index, item in enumerate(result)]
+    if isinstance(result, Mapping | BaseModel):
+        return [_plain(result, where, 0, schemas)]
     raise ContractViolation(
         f"{where} must return None, an event dict or a list of event dicts, got "
         f"{type(result).__name__}"
