@@ -17,6 +17,7 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
@@ -42,6 +43,30 @@ _inside_listener: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 class _NoSubscriber(LookupError):
     """No handler subscribes to the event's ``to``: for a run, an output, not an error."""
+
+
+@dataclass(eq=False)
+class _Run:
+    """What one ``run`` has seen so far: the events of its own chain, not of runs beside it.
+
+    Events inherit the run of the event whose handling published them, so each run's result
+    costs what its own chain costs however many runs overlap.
+    """
+
+    subject: str
+    events: list[ArvoEvent] = field(default_factory=list)
+    answers: list[ArvoEvent] = field(default_factory=list)
+    unrouted: list[ArvoEvent] = field(default_factory=list)
+    errors: list[DeadLetter] = field(default_factory=list)
+    domained: list[ArvoEvent] = field(default_factory=list)
+    late: list[ArvoEvent] = field(default_factory=list)
+    redelivered: bool = False
+
+
+# The run whose chain the event being handled belongs to (None: published outside a run).
+_current_run: contextvars.ContextVar[_Run | None] = contextvars.ContextVar(
+    "arvo_current_run", default=None
+)
 
 
 async def _maybe_await(value: Any) -> None:
@@ -108,12 +133,10 @@ class SimpleEventBroker:
         self.events: list[ArvoEvent] = []
         self.errors: list[DeadLetter] = []
         self.domained: list[ArvoEvent] = []
-        # Events no one subscribed to, late events and redeliveries, for the runs' results.
-        self._unrouted: list[ArvoEvent] = []
-        self._late: list[ArvoEvent] = []
-        self._redelivered: list[ArvoEvent] = []
         self._subscribers: dict[str, list[Listener]] = {}
-        self._queue: deque[ArvoEvent] = deque()
+        # Runs waiting for their answer: the topic they were sent from → subject → runs.
+        self._waiting: dict[str, dict[str, list[_Run]]] = {}
+        self._queue: deque[tuple[ArvoEvent, _Run | None]] = deque()
         self._draining = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -172,8 +195,11 @@ class SimpleEventBroker:
             raise ValueError('Event must have a "to" property')
         if len(self._queue) >= self.max_queue_size:
             raise ValueError(f"Event queue is full (max size: {self.max_queue_size})")
-        self._queue.append(event)
+        run = _current_run.get()
+        self._queue.append((event, run))
         self.events.append(event)
+        if run is not None:
+            run.events.append(event)
         self._idle.clear()
         if _inside_listener.get():
             return
@@ -197,15 +223,31 @@ class SimpleEventBroker:
         self._draining = True
         try:
             while self._queue:
-                await self._deliver(self._queue.popleft())
+                event, run = self._queue.popleft()
+                token = _current_run.set(run)
+                try:
+                    await self._deliver(event)
+                finally:
+                    _current_run.reset(token)
         finally:
             self._draining = False
             self._idle.set()
 
     async def _deliver(self, event: ArvoEvent) -> None:
-        listeners = list(self._subscribers.get(event.to or "", ()))
+        topic = event.to or ""
+        listeners = list(self._subscribers.get(topic, ()))
+        waiting = self._waiting.get(topic)
+        if waiting is not None:
+            # Answers keep the subject of the request (a workflow's completion carries its
+            # init subject), which keeps overlapping runs from taking each other's answers.
+            for waiter in waiting.get(event.subject, ()):
+                waiter.answers.append(event)
         if not listeners:
-            self._unrouted.append(event)
+            if waiting is not None:
+                return
+            run = _current_run.get()
+            if run is not None:
+                run.unrouted.append(event)
             await self._report(
                 _NoSubscriber(f"No handlers registered for event type: {event.to}"), event
             )
@@ -225,7 +267,11 @@ class SimpleEventBroker:
                 await self._report(result, event)
 
     async def _report(self, error: BaseException, event: ArvoEvent) -> None:
-        self.errors.append(DeadLetter(error=error, event=event))
+        letter = DeadLetter(error=error, event=event)
+        self.errors.append(letter)
+        run = _current_run.get()
+        if run is not None:
+            run.errors.append(letter)
         if self.on_error is not None:
             await _maybe_await(self.on_error(error, event))
             return
@@ -238,10 +284,12 @@ class SimpleEventBroker:
             result = await handler.execute(event, otel_inherit="event")
             if result.orphan:
                 await self._report(OrphanEventError(result.orphan), event)
-            if result.late:
-                self._late.append(event)
-            if result.duplicate:
-                self._redelivered.append(event)
+            run = _current_run.get()
+            if run is not None:
+                if result.late:
+                    run.late.append(event)
+                if result.duplicate:
+                    run.redelivered = True
             for produced in result.events:
                 if produced.domain:
                     await self._route_domained(produced)
@@ -256,6 +304,9 @@ class SimpleEventBroker:
             await _maybe_await(self.on_domained_events(domain=domain, event=event, broker=self))
             return
         self.domained.append(event)
+        run = _current_run.get()
+        if run is not None:
+            run.domained.append(event)
         _logger.info(
             "Event for domain %r kept (no on_domained_events callback)",
             domain,
@@ -280,50 +331,37 @@ class SimpleEventBroker:
                 f"the event.source, the given is '{event.source}'"
             )
         started = perf_counter()
-        answers: list[ArvoEvent] = []
-
-        def catch(answer: ArvoEvent, _publish: Publish) -> None:
-            # Answers keep the subject of the request (a workflow's completion carries its
-            # init subject), which keeps overlapping runs from taking each other's answers.
-            if answer.subject == event.subject:
-                answers.append(answer)
-
-        marks = [len(kept) for kept in self._kept()]
-        unsubscribe = self.subscribe(event.source, catch)
+        run = _Run(subject=event.subject)
+        waiting = self._waiting.setdefault(event.source, {})
+        waiting.setdefault(event.subject, []).append(run)
+        token = _current_run.set(run)
         try:
             await self.publish(event)
         finally:
-            unsubscribe()
-        events, errors, domained, unrouted, late, redelivered = (
-            kept[mark:] for kept, mark in zip(self._kept(), marks, strict=True)
-        )
-        position = {id(item): index for index, item in enumerate(events)}
-        outputs = sorted([*answers, *unrouted], key=lambda item: position.get(id(item), 0))
+            _current_run.reset(token)
+            runs = waiting[event.subject]
+            runs.remove(run)
+            if not runs:
+                del waiting[event.subject]
+                if not waiting:
+                    del self._waiting[event.source]
+        position = {id(item): index for index, item in enumerate(run.events)}
+        outputs = sorted([*run.answers, *run.unrouted], key=lambda item: position.get(id(item), 0))
         return RunResult(
-            final=answers[-1] if answers else None,
+            final=run.answers[-1] if run.answers else None,
             outputs=outputs,
-            errors=[letter for letter in errors if not isinstance(letter.error, _NoSubscriber)],
-            domained=list(domained),
-            hops=len(events) - len(outputs),
+            errors=[d for d in run.errors if not isinstance(d.error, _NoSubscriber)],
+            domained=run.domained,
+            hops=len(run.events) - len(outputs),
             seconds=perf_counter() - started,
-            trace=list(events) if trace else None,
-            redelivered=bool(redelivered),
-            late=list(late),
+            trace=run.events if trace else None,
+            redelivered=run.redelivered,
+            late=run.late,
         )
 
     async def run_async(self, event: ArvoEvent, *, trace: bool = False) -> RunResult:
         """:meth:`run`, under the name ``ArvoRuntime`` gives its awaitable run."""
         return await self.run(event, trace=trace)
-
-    def _kept(self) -> tuple[list[Any], ...]:
-        return (
-            self.events,
-            self.errors,
-            self.domained,
-            self._unrouted,
-            self._late,
-            self._redelivered,
-        )
 
     async def resolve(self, event: ArvoEvent) -> ArvoEvent | None:
         """Run the chain started by ``event``; return the last event that came back to its source."""
