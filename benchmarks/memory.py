@@ -2,7 +2,9 @@
 
 One cycle is what the workflow wrapper does for every event (lock, read, compare-and-set
 write, unlock) on a record of about 1 KB. Each backend runs ``--runs`` timed runs of
-``--cycles`` cycles on one asyncio task, and the table shows the median (and the spread).
+``--cycles`` cycles on one asyncio task, alternating the four calls with the fused two
+(``lock_and_read`` + ``write_and_unlock``), and the table shows the median (and the spread)
+of each, with the fused/four-call ratio.
 
 Usage::
 
@@ -31,7 +33,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
+from arvo_ray.memory import (
+    IMachineMemory,
+    SimpleMachineMemory,
+    SQLiteMachineMemory,
+    lock_and_read,
+    write_and_unlock,
+)
 
 IDS = 32
 """Cycles rotate over this many subjects, so records and locks are spread like real workflows."""
@@ -53,11 +61,22 @@ def sample_record(step: int) -> dict[str, Any]:
     }
 
 
-async def one_run(memory: IMachineMemory, cycles: int, subjects: list[str]) -> float:
-    """Time ``cycles`` lock/read/write/unlock cycles; returns cycles per second."""
+async def one_run(
+    memory: IMachineMemory, cycles: int, subjects: list[str], *, fused: bool = False
+) -> float:
+    """Time ``cycles`` lock/read/write/unlock cycles; returns cycles per second.
+
+    With ``fused``, each cycle is ``lock_and_read`` + ``write_and_unlock`` (two calls).
+    """
     started = time.perf_counter()
     for n in range(cycles):
         subject = subjects[n % len(subjects)]
+        if fused:
+            locked, prev = await lock_and_read(memory, subject)
+            if not locked:
+                raise RuntimeError(f"benchmark lock on {subject!r} was refused")
+            await write_and_unlock(memory, subject, sample_record(n), prev)
+            continue
         if not await memory.lock(subject):
             raise RuntimeError(f"benchmark lock on {subject!r} was refused")
         prev = await memory.read(subject)
@@ -66,12 +85,20 @@ async def one_run(memory: IMachineMemory, cycles: int, subjects: list[str]) -> f
     return cycles / (time.perf_counter() - started)
 
 
-async def measure(memory: IMachineMemory, cycles: int, runs: int) -> list[float]:
-    """Warm up once, then time ``runs`` runs; closes the backend's connections at the end."""
+async def measure(
+    memory: IMachineMemory, cycles: int, runs: int
+) -> tuple[list[float], list[float]]:
+    """Warm up, then time ``runs`` runs of four calls and of the fused two, alternating;
+    closes the backend's connections at the end."""
     subjects = [f"bench-{uuid.uuid4().hex}-{n}" for n in range(IDS)]
     try:
         await one_run(memory, min(cycles, 200), subjects)
-        return [await one_run(memory, cycles, subjects) for _ in range(runs)]
+        await one_run(memory, min(cycles, 200), subjects, fused=True)
+        four, fused = [], []
+        for _ in range(runs):
+            four.append(await one_run(memory, cycles, subjects))
+            fused.append(await one_run(memory, cycles, subjects, fused=True))
+        return four, fused
     finally:
         aclose = getattr(memory, "aclose", None)
         if aclose is not None:
@@ -153,17 +180,20 @@ def main(argv: list[str] | None = None) -> int:
             if make is None:
                 rows.append((name, None, note))
                 continue
-            rows.append((name, asyncio.run(measure(make(), args.cycles, args.runs)), note))
+            four, fused = asyncio.run(measure(make(), args.cycles, args.runs))
+            rows.append((name, four, note))
+            ratio = statistics.median(fused) / statistics.median(four)
+            rows.append((f"{name} fused", fused, f"lock_and_read + write_and_unlock: {ratio:.2f}x"))
 
     print(f"lock+read+write+unlock cycles/s, ~1 KB record, {args.cycles} cycles x {args.runs} runs")
-    print(f"{'backend':<8} {'median':>10} {'min':>10} {'max':>10} {'us/cycle':>9}  notes")
+    print(f"{'backend':<14} {'median':>10} {'min':>10} {'max':>10} {'us/cycle':>9}  notes")
     for name, samples, note in rows:
         if samples is None:
-            print(f"{name:<8} {'-':>10} {'-':>10} {'-':>10} {'-':>9}  {note}")
+            print(f"{name:<14} {'-':>10} {'-':>10} {'-':>10} {'-':>9}  {note}")
             continue
         median = statistics.median(samples)
         print(
-            f"{name:<8} {median:>10,.0f} {min(samples):>10,.0f} {max(samples):>10,.0f} "
+            f"{name:<14} {median:>10,.0f} {min(samples):>10,.0f} {max(samples):>10,.0f} "
             f"{1e6 / median:>9.1f}  {note}"
         )
     return 0

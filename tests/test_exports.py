@@ -199,6 +199,8 @@ EXPECTED: dict[str, list[str]] = {
         "SQLiteMachineMemory",
         "SimpleMachineMemory",
         "StaleRecordError",
+        "lock_and_read",
+        "write_and_unlock",
     ],
     "arvo_ray.runtime": [
         "ActorMachineMemory",

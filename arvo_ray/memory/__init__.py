@@ -38,6 +38,7 @@ from arvo_ray.memory._errors import (
     MemoryBackendError,
     StaleRecordError,
 )
+from arvo_ray.memory._fused import lock_and_read, write_and_unlock
 from arvo_ray.memory._protocol import IMachineMemory, InspectableMachineMemory, LockInfo, RecordMeta
 from arvo_ray.memory._simple import SimpleMachineMemory
 from arvo_ray.memory._sqlite import SQLiteMachineMemory
@@ -60,6 +61,8 @@ __all__ = [
     "SQLiteMachineMemory",
     "SimpleMachineMemory",
     "StaleRecordError",
+    "lock_and_read",
+    "write_and_unlock",
 ]
 
 # redis.asyncio costs ~0.3 s to import and is an optional dependency: load it on demand.

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Self
 
+from arvo_ray.memory import _fused
 from arvo_ray.memory._protocol import IMachineMemory
 
 __all__ = ["CachedMachineMemory"]
@@ -94,6 +95,33 @@ class CachedMachineMemory:
 
     async def lock(self, id: str) -> bool:
         return await self.inner.lock(id)
+
+    async def lock_and_read(self, id: str) -> tuple[bool, dict[str, Any] | None]:
+        """The inner memory's fused lock and read; the record comes from the cache when warm
+        (the lock alone is then one call)."""
+        text = self._cache.get(id)
+        if text is not None:
+            if not await self.inner.lock(id):
+                return False, None
+            self.hits += 1
+            self._cache.move_to_end(id)
+            return True, json.loads(text)
+        self.misses += 1
+        acquired, record = await _fused.lock_and_read(self.inner, id)
+        if record is not None:
+            self._remember(id, record)
+        return acquired, record
+
+    async def write_and_unlock(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
+    ) -> bool:
+        try:
+            released = await _fused.write_and_unlock(self.inner, id, data, prev)
+        except BaseException:
+            self._cache.pop(id, None)
+            raise
+        self._remember(id, data)
+        return released
 
     async def unlock(self, id: str) -> bool:
         return await self.inner.unlock(id)

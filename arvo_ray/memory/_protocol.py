@@ -39,6 +39,11 @@ class IMachineMemory(Protocol):
       unlocked it) but no longer holds that lock: it lapsed, or was forced open. Writes by an
       owner that never locked the id are allowed when nobody else holds it (workflows that do
       not need locking) and are protected by the compare-and-set alone.
+    * **Fused steps (optional).** A memory may also implement ``lock_and_read(id)`` and
+      ``write_and_unlock(id, data, prev)``, each in one round trip with the guarantees of the
+      calls it replaces; the workflow layer uses them through
+      :func:`~arvo_ray.memory.lock_and_read` and :func:`~arvo_ray.memory.write_and_unlock`,
+      which compose the four calls for memories without them.
     * **Errors.** An empty id raises ``ValueError("Machine ID is required for <op>
       operation")`` and ``write`` with ``None`` data raises ``ValueError("Data is required for
       write operation")``. Storage failures raise :class:`~arvo_ray.memory.MemoryBackendError`.

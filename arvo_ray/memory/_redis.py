@@ -23,6 +23,7 @@ is first used, so the package works without the optional dependency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import threading
 import time
@@ -80,30 +81,50 @@ class _Lua:
 
 
 # KEYS: record, lock. ARGV: owner, expects_lock ("1"/"0"), prev digest ("" = must not exist),
-# data, digest. Mirrors arvo_ray.memory._base.check_fencing, then compare-and-set by digest.
+# data, digest, release ("1": then drop this owner's lock, written or not). Mirrors
+# arvo_ray.memory._base.check_fencing, then compare-and-set by digest. The last element of the
+# reply says whether this owner's lock was released.
 _WRITE = _Lua(
     """
 local holder = redis.call('GET', KEYS[2])
+local function done(reply)
+  local released = 0
+  if ARGV[6] == '1' and holder == ARGV[1] then
+    released = redis.call('DEL', KEYS[2])
+  end
+  table.insert(reply, released)
+  return reply
+end
 if ARGV[2] == '1' then
   if holder ~= ARGV[1] then
-    return {'expired', holder or ''}
+    return done({'expired', holder or '', 0})
   end
 elseif holder and holder ~= ARGV[1] then
-  return {'locked', holder, redis.call('PTTL', KEYS[2])}
+  return done({'locked', holder, redis.call('PTTL', KEYS[2])})
 end
 local current = redis.call('HMGET', KEYS[1], 'digest', 'version')
 if ARGV[3] == '' then
   if current[1] then
-    return {'stale', current[2]}
+    return done({'stale', current[2], 0})
   end
 elseif current[1] ~= ARGV[3] then
-  return {'stale', current[2] or ''}
+  return done({'stale', current[2] or '', 0})
 end
 local now = redis.call('TIME')
 local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'data', ARGV[4], 'digest', ARGV[5],
   'updated_at', now[1] .. '.' .. string.format('%06d', tonumber(now[2])))
-return {'ok', version}
+return done({'ok', version, 0})
+"""
+)
+
+# KEYS: lock, record. ARGV: owner, TTL in ms. Takes a free lock and reads the record at once.
+_LOCK_AND_READ = _Lua(
+    """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('HGET', KEYS[2], 'data')}
+end
+return {0, false}
 """
 )
 
@@ -271,6 +292,21 @@ class RedisMachineMemory(BaseMachineMemory):
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
         """Store ``data`` if the stored record equals ``prev``; see :class:`IMachineMemory`."""
+        await self._write(id, data, prev, release=False)
+
+    async def write_and_unlock(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
+    ) -> bool:
+        """``write`` and ``unlock`` in one Lua script; see
+        :func:`arvo_ray.memory.write_and_unlock`."""
+        try:
+            return await self._write(id, data, prev, release=True)
+        finally:
+            self._held.discard(id)
+
+    async def _write(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None, *, release: bool
+    ) -> bool:
         _json.check_id(id, "write")
         _json.check_data(id, data)
         text = _json.dumps(id, data)
@@ -282,12 +318,19 @@ class RedisMachineMemory(BaseMachineMemory):
             lambda client: _WRITE(
                 client,
                 [self._record_key(id), self._lock_key(id)],
-                [self._owner, "1" if id in self._held else "0", prev_digest, text, new_digest],
+                [
+                    self._owner,
+                    "1" if id in self._held else "0",
+                    prev_digest,
+                    text,
+                    new_digest,
+                    "1" if release else "0",
+                ],
             ),
         )
         status = _text(result[0])
         if status == "ok":
-            return
+            return int(result[-1]) == 1
         if status == "expired":
             holder = _text(result[1]) or None
             raise expired_error(id, owner=self._owner, holder=holder, lock_ttl=self._lock_ttl)
@@ -312,6 +355,26 @@ class RedisMachineMemory(BaseMachineMemory):
         if acquired:
             self._held.add(id)
         return bool(acquired)
+
+    async def lock_and_read(self, id: str) -> tuple[bool, dict[str, Any] | None]:
+        """``lock`` and, if acquired, ``read`` in one Lua script; see
+        :func:`arvo_ray.memory.lock_and_read`."""
+        _json.check_id(id, "lock")
+        keys = [self._lock_key(id), self._record_key(id)]
+        acquired, raw = await self._once(
+            "lock", id, lambda client: _LOCK_AND_READ(client, keys, [self._owner, self._ttl_ms])
+        )
+        if not int(acquired):
+            return False, None
+        self._held.add(id)
+        if raw is None:
+            return True, None
+        try:
+            return True, _json.loads(raw)
+        except ValueError as exc:
+            with contextlib.suppress(Exception):
+                await self.unlock(id)
+            raise self._error("read", id, f"the stored JSON is corrupt ({exc})") from exc
 
     async def unlock(self, id: str) -> bool:
         """Release this owner's live lock on ``id``; ``False`` (never an error) otherwise."""

@@ -19,6 +19,7 @@ and settings and reconnects wherever it is unpickled (Ray ships it to worker pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import threading
@@ -185,6 +186,28 @@ class SQLiteMachineMemory(BaseMachineMemory):
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
         """Store ``data`` if the stored record equals ``prev``; see :class:`IMachineMemory`."""
+        await self._once("write", id, self._write_transaction(id, data, prev, release=False))
+
+    async def write_and_unlock(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
+    ) -> bool:
+        """``write`` and ``unlock`` in one transaction (one commit); see
+        :func:`arvo_ray.memory.write_and_unlock`."""
+        held = id in self._held
+        try:
+            await self._once("write", id, self._write_transaction(id, data, prev, release=True))
+        except BaseException:
+            with contextlib.suppress(Exception):  # the TTL bounds a lock that cannot be released
+                await self.unlock(id)
+            raise
+        self._held.discard(id)
+        return held
+
+    def _write_transaction(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None, *, release: bool
+    ) -> Callable[[sqlite3.Connection], None]:
+        """The compare-and-set write as one transaction; with ``release``, it also drops this
+        owner's lock row."""
         _json.check_id(id, "write")
         _json.check_data(id, data)
         text = _json.dumps(id, data)
@@ -229,13 +252,18 @@ class SQLiteMachineMemory(BaseMachineMemory):
                         prev_given=prev is not None,
                         current_version=None if row is None else row[0],
                     )
+                if release:
+                    conn.execute(
+                        "DELETE FROM arvo_machine_locks WHERE id = ? AND owner = ?",
+                        (id, self._owner),
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
 
-        await self._once("write", id, transaction)
+        return transaction
 
     async def lock(self, id: str) -> bool:
         """Lock ``id`` for :attr:`lock_ttl` seconds unless any live lock exists (not re-entrant)."""
@@ -259,6 +287,50 @@ class SQLiteMachineMemory(BaseMachineMemory):
         if acquired:
             self._held.add(id)
         return acquired
+
+    async def lock_and_read(self, id: str) -> tuple[bool, dict[str, Any] | None]:
+        """``lock`` and, if acquired, ``read`` in one transaction; see
+        :func:`arvo_ray.memory.lock_and_read`."""
+        _json.check_id(id, "lock")
+
+        def acquire_and_read(conn: sqlite3.Connection) -> tuple[bool, str | None]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                now = self._clock()
+                acquired = (
+                    conn.execute(
+                        "INSERT INTO arvo_machine_locks (id, owner, expires_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner,"
+                        " expires_at = excluded.expires_at"
+                        " WHERE arvo_machine_locks.expires_at <= ?",
+                        (id, self._owner, now + self._lock_ttl, now),
+                    ).rowcount
+                    == 1
+                )
+                row = None
+                if acquired:
+                    row = conn.execute(
+                        "SELECT data FROM arvo_machine_records WHERE id = ?", (id,)
+                    ).fetchone()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return acquired, None if row is None else row[0]
+
+        acquired, text = await self._once("lock", id, acquire_and_read)
+        if not acquired:
+            return False, None
+        self._held.add(id)
+        if text is None:
+            return True, None
+        try:
+            return True, _json.loads(text)
+        except ValueError as exc:
+            with contextlib.suppress(Exception):
+                await self.unlock(id)
+            raise self._error("read", id, f"the stored JSON is corrupt ({exc})") from exc
 
     async def unlock(self, id: str) -> bool:
         """Release this owner's live lock on ``id``; ``False`` (never an error) otherwise."""

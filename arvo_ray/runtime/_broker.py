@@ -213,6 +213,7 @@ class BrokerActor:
             (
                 "runs",
                 "runs_active",
+                "runs_active_peak",
                 "events_routed",
                 "handler_events",
                 "workflow_events",
@@ -357,7 +358,9 @@ class BrokerActor:
         run = _Run(RunResult(trace=[] if trace else None))
         result = run.result
         self.counters["runs"] += 1
-        self.counters["runs_active"] += 1
+        counters = self.counters
+        counters["runs_active"] += 1
+        counters["runs_active_peak"] = max(counters["runs_active_peak"], counters["runs_active"])
         try:
             await self._route(event, run, top=True)
             result.final = run.answer_to(event.source)

@@ -198,6 +198,21 @@ class ActorMachineMemory:
     async def unlock(self, id: str) -> bool:
         return bool(await self._call("unlock", id))
 
+    async def lock_and_read(self, id: str) -> tuple[bool, dict[str, Any] | None]:
+        """Lock and read in one call to the memory actor (one SQLite transaction there)."""
+        acquired, record = await self._call("lock_and_read", id)
+        return bool(acquired), record
+
+    async def write_and_unlock(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
+    ) -> bool:
+        """Write and unlock in one call to the memory actor (one SQLite transaction there)."""
+        return bool(
+            await self._call(
+                "write_and_unlock", id, dict(data), None if prev is None else dict(prev)
+            )
+        )
+
     async def list_ids(self, prefix: str = "") -> list[str]:
         return await self._call("list_ids", prefix)  # type: ignore[no-any-return]
 

@@ -62,7 +62,7 @@ from arvo_ray.core.otel import (
 )
 from arvo_ray.handler import ArvoDomain, DomainSpec, ExecutionResult, OtelInherit
 from arvo_ray.handler.kit import create_system_error_events
-from arvo_ray.memory import IMachineMemory
+from arvo_ray.memory import IMachineMemory, lock_and_read, write_and_unlock
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
 from arvo_ray.workflow._record import (
     WorkflowRecordData,
@@ -82,6 +82,15 @@ _logger = logging.getLogger("arvo_ray.workflow")
 
 CONSUMED_IDS_KEPT = 256
 """How many consumed event ids a workflow record remembers for de-duplication."""
+
+
+class _Hold:
+    """Whether the step still holds its instance's lock (a fused write releases it)."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +230,21 @@ class WorkflowHandler(ABC):
 
     # -- memory, with the original's error mapping -----------------------------------------
 
+    async def _commit(
+        self,
+        event: ArvoEvent,
+        record: Mapping[str, Any],
+        prev: Mapping[str, Any] | None,
+        hold: _Hold,
+    ) -> None:
+        """The step's write; a held lock is released by the same memory call where the memory
+        fuses the two (:func:`arvo_ray.memory.write_and_unlock`), else after it."""
+        if hold.held and getattr(self.memory, "write_and_unlock", None) is not None:
+            hold.held = False  # released whether the write succeeds or not
+            await write_and_unlock(self.memory, event.subject, record, prev)
+        else:
+            await self.memory.write(event.subject, record, prev)
+
     async def _lock(self, event: ArvoEvent) -> bool:
         if not self.requires_resource_locking:
             return False
@@ -251,6 +275,35 @@ class WorkflowHandler(ABC):
                 extra={"arvo": {"event_id": event.id, "subject": event.subject}},
             )
 
+    async def _lock_and_read(self, event: ArvoEvent, hold: _Hold) -> dict[str, Any] | None:
+        """Lock (when the workflow needs it) and read the record: one memory call where the
+        memory fuses the two (:func:`arvo_ray.memory.lock_and_read`)."""
+        if not self.requires_resource_locking:
+            return await self._read(event)
+        if getattr(self.memory, "lock_and_read", None) is None:
+            hold.held = await self._lock(event)
+            return await self._read(event)
+        try:
+            acquired, record = await lock_and_read(self.memory, event.subject)
+        except Exception as exc:  # a failed read has released the lock again
+            if getattr(exc, "operation", None) == "read":
+                cause, what = TransactionViolationCause.READ_FAILURE, "reading state"
+            else:
+                cause, what = TransactionViolationCause.LOCK_FAILURE, "acquiring lock"
+            raise TransactionViolation(
+                cause,
+                f"Error {what} for event (subject={event.subject}): {exc}",
+                initiating_event=event.to_dict(),
+            ) from exc
+        if not acquired:
+            raise TransactionViolation(
+                TransactionViolationCause.LOCK_UNACQUIRED,
+                "Lock acquisition denied - Unable to obtain exclusive access to event processing",
+                initiating_event=event.to_dict(),
+            )
+        hold.held = True
+        return record
+
     async def _read(self, event: ArvoEvent) -> dict[str, Any] | None:
         try:
             return await self.memory.read(event.subject)
@@ -262,10 +315,14 @@ class WorkflowHandler(ABC):
             ) from exc
 
     async def _write(
-        self, event: ArvoEvent, record: Mapping[str, Any], prev: Mapping[str, Any] | None
+        self,
+        event: ArvoEvent,
+        record: Mapping[str, Any],
+        prev: Mapping[str, Any] | None,
+        hold: _Hold,
     ) -> None:
         try:
-            await self.memory.write(event.subject, record, prev)
+            await self._commit(event, record, prev, hold)
         except Exception as exc:
             raise TransactionViolation(
                 TransactionViolationCause.WRITE_FAILURE,
@@ -341,11 +398,12 @@ class WorkflowHandler(ABC):
                 return ExecutionResult(events=[], orphan=reason)
             if event.type == self.source:
                 _check_parent_subject(event)
-            locked = await self._lock(event)
+            hold = _Hold()
             try:
-                return await self._locked_step(event, subject, span, acknowledged)
+                record = await self._lock_and_read(event, hold)
+                return await self._locked_step(event, subject, span, acknowledged, record, hold)
             finally:
-                if locked:
+                if hold.held:
                     await self._unlock(event)
 
     async def _locked_step(
@@ -354,8 +412,9 @@ class WorkflowHandler(ABC):
         subject: Mapping[str, Any],
         span: Span | None,
         acknowledged: Collection[str],
+        record: dict[str, Any] | None,
+        hold: _Hold,
     ) -> ExecutionResult:
-        record = await self._read(event)
         consumed_ids: list[str] = list((record or {}).get("consumedEventIds") or [])
         if event.id in consumed_ids:
             log_to_span("INFO", f"Event id={quote(event.id)} was already consumed; ignored")
@@ -368,7 +427,7 @@ class WorkflowHandler(ABC):
             if span is not None:
                 span.set_attribute("arvo.handler.execution.status", "failure")
             log_to_span("WARNING", "The workflow has failed before; the event is ignored")
-            return await self._late(event, record, acknowledged)
+            return await self._late(event, record, acknowledged, hold)
         if record is None and event.type != self.source:
             reason = "no workflow instance is stored for the subject, and the event is not its init"
             log_to_span("WARNING", f"Event ignored: {reason}")
@@ -392,7 +451,7 @@ class WorkflowHandler(ABC):
             if is_done(record):
                 # Validated by the run above (as the original does); otherwise it changes nothing.
                 log_to_span("INFO", "The workflow is done; the late event is ignored")
-                return await self._late(event, record, acknowledged)
+                return await self._late(event, record, acknowledged, hold)
             emitted = build_emittables(
                 self._raw_events(output, subject), self._emit_context(step, output, headers)
             )
@@ -400,7 +459,7 @@ class WorkflowHandler(ABC):
         except Exception as error:
             if is_violation_error(error):
                 raise
-            return await self._fail(step, error, record, consumed_ids, headers, acknowledged)
+            return await self._fail(step, error, record, consumed_ids, headers, acknowledged, hold)
         if span is not None and output.attributes:
             span.set_attributes(output.attributes)
         if new_record is not None:
@@ -411,7 +470,7 @@ class WorkflowHandler(ABC):
                 complete_type = output.self_contract.metadata["completeEventType"]
                 produced = new_record["events"]["produced"]  # the emitted events, as dicts
                 new_record["answer"] = [e for e in produced if e["type"] == complete_type]
-            await self._write(event, new_record, record)
+            await self._write(event, new_record, record, hold)
             _record_commit(self, record, new_record)  # metrics
         record_emittables(span, emitted)
         return ExecutionResult(events=emitted, committed=new_record is not None)
@@ -459,6 +518,7 @@ class WorkflowHandler(ABC):
         consumed_ids: list[str],
         headers: dict[str, str | None],
         acknowledged: Collection[str],
+        hold: _Hold,
     ) -> ExecutionResult:
         """Persist a terminal failure record and report the error as ``sys.*.error`` events."""
         event = step.event
@@ -499,7 +559,7 @@ class WorkflowHandler(ABC):
         try:
             # Unlike the original (prev=null), the record read at the start is passed, so a
             # failure record never overwrites a step committed concurrently.
-            await self.memory.write(event.subject, failure, record)
+            await self._commit(event, failure, record, hold)
             committed = True
             _record_commit(self, record, failure)  # metrics
         except Exception as exc:
@@ -512,14 +572,18 @@ class WorkflowHandler(ABC):
         return ExecutionResult(events=events, committed=committed)
 
     async def _late(
-        self, event: ArvoEvent, record: Mapping[str, Any], acknowledged: Collection[str]
+        self,
+        event: ArvoEvent,
+        record: Mapping[str, Any],
+        acknowledged: Collection[str],
+        hold: _Hold,
     ) -> ExecutionResult:
         """An event for a finished workflow: nothing changes but the outbox acknowledgements."""
         committed = False
         outbox = record.get("outbox") or []
         kept = [item for item in outbox if item["event"]["id"] not in acknowledged]
         if self.track_outbox and len(kept) != len(outbox):
-            await self._write(event, {**record, "outbox": kept}, record)
+            await self._write(event, {**record, "outbox": kept}, record, hold)
             committed = True
         return ExecutionResult(
             events=[], committed=committed, late=True, answer=stored_answer(record)

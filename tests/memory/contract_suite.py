@@ -28,6 +28,8 @@ from arvo_ray.memory import (
     LockExpiredError,
     LockNotHeldError,
     StaleRecordError,
+    lock_and_read,
+    write_and_unlock,
 )
 
 from ._workers import (
@@ -44,12 +46,14 @@ __all__ = [
     "TestCopies",
     "TestCrossProcess",
     "TestFencing",
+    "TestFusedOperations",
     "TestInspection",
     "TestLocks",
     "TestOwners",
     "TestReadWrite",
     "TestValidation",
     "TestWriteCompareAndSet",
+    "fusing",
     "memory",
 ]
 
@@ -513,6 +517,128 @@ class TestFencing:
         await asyncio.sleep(PAST_TTL)
         await memory.write("subject", {"v": 1}, None)
         assert await memory.read("subject") == {"v": 1}
+
+
+class OnlyTheFourCalls:
+    """A memory with nothing but the four calls, as a custom memory may be: the fused helpers
+    compose them."""
+
+    def __init__(self, inner: IMachineMemory) -> None:
+        self.inner = inner
+        self.owner, self.lock_ttl = inner.owner, inner.lock_ttl
+
+    def for_owner(self, owner: str) -> OnlyTheFourCalls:
+        return OnlyTheFourCalls(self.inner.for_owner(owner))
+
+    async def read(self, id: str) -> dict[str, Any] | None:
+        return await self.inner.read(id)
+
+    async def write(self, id: str, data: Any, prev: Any) -> None:
+        await self.inner.write(id, data, prev)
+
+    async def lock(self, id: str) -> bool:
+        return await self.inner.lock(id)
+
+    async def unlock(self, id: str) -> bool:
+        return await self.inner.unlock(id)
+
+
+@pytest.fixture(params=["own", "composed"])
+def fusing(request: pytest.FixtureRequest) -> Callable[[IMachineMemory], IMachineMemory]:
+    """The backend's own fused operations (where it has them), or the composed defaults."""
+    if request.param == "own":
+        return lambda memory: memory
+    return lambda memory: OnlyTheFourCalls(memory)  # type: ignore[return-value]
+
+
+class TestFusedOperations:
+    """``lock_and_read`` and ``write_and_unlock``: one round trip each where the backend fuses
+    them, with exactly the guarantees of the calls they replace."""
+
+    async def test_a_step_locks_reads_writes_and_unlocks(
+        self, memory: IMachineMemory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """A free id: locked with its record; the write lands and the lock is released."""
+        step = fusing(memory)
+        assert await lock_and_read(step, "subject") == (True, None)
+        assert await write_and_unlock(step, "subject", {"v": 1}, None) is True
+        assert await lock_and_read(step, "subject") == (True, {"v": 1})
+        assert await write_and_unlock(step, "subject", {"v": 2}, {"v": 1}) is True
+        assert await memory.for_owner("next").lock("subject") is True
+        assert await memory.read("subject") == {"v": 2}
+
+    async def test_a_live_lock_denies_and_nothing_is_read(
+        self, memory: IMachineMemory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """Another owner's live lock (or this owner's own: not re-entrant) denies the step."""
+        await memory.write("subject", {"v": 1}, None)
+        assert await memory.for_owner("holder").lock("subject") is True
+        assert await lock_and_read(fusing(memory), "subject") == (False, None)
+        mine = fusing(memory.for_owner("mine"))
+        assert await lock_and_read(mine, "other") == (True, None)
+        assert await lock_and_read(mine, "other") == (False, None)
+
+    async def test_a_stale_write_stores_nothing_and_still_releases_the_lock(
+        self, memory: IMachineMemory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """Compare-and-set holds; the lock is released although the write failed."""
+        await memory.write("subject", {"v": 1}, None)
+        step = fusing(memory)
+        assert (await lock_and_read(step, "subject"))[0] is True
+        with pytest.raises(StaleRecordError):
+            await write_and_unlock(step, "subject", {"v": 2}, {"v": 0})
+        assert await memory.read("subject") == {"v": 1}
+        assert await memory.for_owner("next").lock("subject") is True
+
+    async def test_a_write_under_another_owners_lock_is_refused_and_that_lock_kept(
+        self, memory: IMachineMemory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """Fencing holds: the holder's lock survives the refused write and unlock."""
+        await memory.write("subject", {"v": 1}, None)
+        assert await memory.for_owner("holder").lock("subject") is True
+        with pytest.raises(LockNotHeldError):
+            await write_and_unlock(fusing(memory), "subject", {"v": 2}, {"v": 1})
+        assert await memory.read("subject") == {"v": 1}
+        assert await memory.for_owner("third").lock("subject") is False
+
+    async def test_a_lapsed_and_taken_over_lock_fences_the_stalled_step(
+        self, memory_factory: MemoryFactory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """The stalled owner's write fails with LockExpiredError; the successor keeps its lock."""
+        memory = memory_factory(lock_ttl=SHORT_TTL)
+        await memory.write("subject", {"v": 1}, None)
+        stalled = fusing(memory.for_owner("stalled"))
+        locked, prev = await lock_and_read(stalled, "subject")
+        assert locked and prev == {"v": 1}
+        await asyncio.sleep(PAST_TTL)
+        successor = memory.for_owner("successor")
+        assert await successor.lock("subject") is True
+        with pytest.raises(LockExpiredError):
+            await write_and_unlock(stalled, "subject", {"v": "stalled"}, prev)
+        assert await memory.for_owner("third").lock("subject") is False
+        await successor.write("subject", {"v": "successor"}, prev)
+        assert await memory.read("subject") == {"v": "successor"}
+
+    async def test_a_write_without_a_lock_reports_nothing_released(
+        self, memory: IMachineMemory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """Workflows that do not lock: the write lands and no lock was released."""
+        assert await write_and_unlock(fusing(memory), "subject", {"v": 1}, None) is False
+        assert await memory.read("subject") == {"v": 1}
+
+    async def test_the_fused_calls_hand_out_copies(
+        self, memory: IMachineMemory, fusing: Callable[[IMachineMemory], IMachineMemory]
+    ) -> None:
+        """Mutating what was written or read changes nothing stored."""
+        step = fusing(memory)
+        data = {"items": [1, 2]}
+        await lock_and_read(step, "subject")
+        await write_and_unlock(step, "subject", data, None)
+        data["items"].append(3)
+        _, record = await lock_and_read(step, "subject")
+        assert record == {"items": [1, 2]}
+        record["items"].append(4)  # type: ignore[index]
+        assert await memory.read("subject") == {"items": [1, 2]}
 
 
 class TestInspection:
