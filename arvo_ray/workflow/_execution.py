@@ -245,9 +245,7 @@ class WorkflowHandler(ABC):
         else:
             await self.memory.write(event.subject, record, prev)
 
-    async def _lock(self, event: ArvoEvent) -> bool:
-        if not self.requires_resource_locking:
-            return False
+    async def _lock(self, event: ArvoEvent) -> None:
         try:
             acquired = await self.memory.lock(event.subject)
         except Exception as exc:
@@ -257,12 +255,7 @@ class WorkflowHandler(ABC):
                 initiating_event=event.to_dict(),
             ) from exc
         if not acquired:
-            raise TransactionViolation(
-                TransactionViolationCause.LOCK_UNACQUIRED,
-                "Lock acquisition denied - Unable to obtain exclusive access to event processing",
-                initiating_event=event.to_dict(),
-            )
-        return True
+            raise _lock_denied(event)
 
     async def _unlock(self, event: ArvoEvent) -> None:
         try:
@@ -281,7 +274,8 @@ class WorkflowHandler(ABC):
         if not self.requires_resource_locking:
             return await self._read(event)
         if getattr(self.memory, "lock_and_read", None) is None:
-            hold.held = await self._lock(event)
+            await self._lock(event)
+            hold.held = True
             return await self._read(event)
         try:
             acquired, record = await lock_and_read(self.memory, event.subject)
@@ -296,11 +290,7 @@ class WorkflowHandler(ABC):
                 initiating_event=event.to_dict(),
             ) from exc
         if not acquired:
-            raise TransactionViolation(
-                TransactionViolationCause.LOCK_UNACQUIRED,
-                "Lock acquisition denied - Unable to obtain exclusive access to event processing",
-                initiating_event=event.to_dict(),
-            )
+            raise _lock_denied(event)
         hold.held = True
         return record
 
@@ -661,3 +651,11 @@ def _record_commit(
             record_workflow(source, "failed", kind)
     elif is_done(new) and not is_done(before):
         record_workflow(source, "completed", kind)
+
+
+def _lock_denied(event: ArvoEvent) -> TransactionViolation:
+    return TransactionViolation(
+        TransactionViolationCause.LOCK_UNACQUIRED,
+        "Lock acquisition denied - Unable to obtain exclusive access to event processing",
+        initiating_event=event.to_dict(),
+    )
