@@ -30,7 +30,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -242,6 +242,9 @@ class BrokerActor:
         # Keyed by _identity: deliveries under way, and handed-on outbox events (with the dead
         # letters of their delivery) and returned outputs, remembered for a while.
         self.inflight: dict[int, asyncio.Future[_Delivery]] = {}
+        # (subject, id) of the events being delivered: what their steps emit is on its way here
+        # even when it is already in a committed outbox, so a sweep must not re-publish it.
+        self.delivering: Counter[tuple[str, str]] = Counter()
         self.handed_on: _Remembered = _Remembered()
         self.returned: _Remembered = _Remembered()
         self._background: set[asyncio.Task[None]] = set()
@@ -337,6 +340,8 @@ class BrokerActor:
                 identity = _identity(data)
                 if data["id"] in pending or identity in self.inflight:
                     continue
+                if (subject, data.get("parentid")) in self.delivering:
+                    continue  # its step's result is on its way: handed on when it arrives
                 if identity in self.handed_on:
                     self._acknowledge(subject, data["id"])  # its acknowledgement was not written
                     continue
@@ -476,12 +481,17 @@ class BrokerActor:
     ) -> _Delivery:
         future: asyncio.Future[_Delivery] = asyncio.get_running_loop().create_future()
         self.inflight[identity] = future
+        step = (event.subject, event.id)
+        self.delivering[step] += 1
         letters: list[DeadLetter] = []
         handed_on = False
         try:
             handed_on = await self._deliver(event, run, letters)
         finally:
             del self.inflight[identity]
+            self.delivering[step] -= 1
+            if not self.delivering[step]:
+                del self.delivering[step]
             delivery = _Delivery(handed_on, tuple(letters), run)
             future.set_result(delivery)
         if handed_on and producer is not None:

@@ -8,6 +8,7 @@ with what a fault-free run needs: each event id handled once.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections import Counter
@@ -82,6 +83,44 @@ class CountingHandler:
 
 def counted(handlers: list[Any], ledger: EffectLedger) -> list[Any]:
     return [CountingHandler(handler, ledger) for handler in handlers]
+
+
+class SlowCommits:
+    """A memory (the four calls and ``list_ids``) that pauses after each write it commits with
+    events in the outbox: the step's result is then on its way while the record already holds
+    them, a window a recovery sweep can fall into."""
+
+    def __init__(self, inner: Any, pause: float) -> None:
+        self.inner = inner
+        self.pause = pause
+
+    @property
+    def owner(self) -> str:
+        return str(self.inner.owner)
+
+    @property
+    def lock_ttl(self) -> float:
+        return float(self.inner.lock_ttl)
+
+    def for_owner(self, owner: str) -> SlowCommits:
+        return SlowCommits(self.inner.for_owner(owner), self.pause)
+
+    async def read(self, id: str) -> Any:
+        return await self.inner.read(id)
+
+    async def write(self, id: str, data: Any, prev: Any) -> None:
+        await self.inner.write(id, data, prev)
+        if data.get("outbox"):
+            await asyncio.sleep(self.pause)
+
+    async def lock(self, id: str) -> bool:
+        return bool(await self.inner.lock(id))
+
+    async def unlock(self, id: str) -> bool:
+        return bool(await self.inner.unlock(id))
+
+    async def list_ids(self, prefix: str = "") -> list[str]:
+        return list(await self.inner.list_ids(prefix))
 
 
 # Ray workers cannot import the test tree: ship these classes by value.

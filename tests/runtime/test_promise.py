@@ -38,7 +38,7 @@ from arvo_ray.examples.number_domain import (
 from arvo_ray.memory import RedisMachineMemory, SQLiteMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Instance, OrphanEventError, Sharded, WorkflowStalledError
 
-from .effects import EffectLedger, counted
+from .effects import EffectLedger, SlowCommits, counted
 
 CALLER = "com.promise.client"
 
@@ -311,3 +311,34 @@ def test_a_memory_that_keeps_failing_gives_the_caller_its_error_promptly(
     assert isinstance(letter.error, TransactionViolation)
     assert "could not" in str(letter.error) and "reachable" in str(letter.error)
     assert stats["answer_timeouts"] == 0 and stats["waiting_runs"] == 0
+
+
+def test_a_sweep_leaves_alone_what_a_step_result_on_its_way_hands_on(
+    ray_session: None, tmp_path: Path
+) -> None:
+    """A step committed its outbox but its result has not reached the broker yet: sweeps
+    running meanwhile (every 0.25 s, any age) re-publish none of it, and every handler runs
+    once."""
+    store = SQLiteKeyValueStore(str(tmp_path / "values.sqlite3"))
+    store["k"] = 1
+    ledger = EffectLedger(str(tmp_path / "effects.sqlite3"))
+    domain = build_number_domain(store=store)
+    memory = SlowCommits(SQLiteMachineMemory(tmp_path / "memory.sqlite3"), pause=1.5)
+    runtime = ArvoRuntime(
+        handlers=counted(domain.handlers, ledger),
+        workflows=domain.workflows,
+        placement=Sharded(),
+        namespace="arvo-tests",
+        memory=memory,  # type: ignore[arg-type]
+        recovery_interval=0.25,
+        recovery_age=0.0,
+    )
+    try:
+        result = runtime.run(inc_init("k"), timeout=120)
+        stats = runtime.stats()
+    finally:
+        runtime.shutdown()
+    assert result.errors == [] and result.final is not None and result.final.data["final"] == 4
+    assert stats["recovered_events"] == 0
+    executions = ledger.executions()
+    assert executions and set(executions.values()) == {1}
