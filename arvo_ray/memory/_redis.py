@@ -283,6 +283,9 @@ class RedisMachineMemory(BaseMachineMemory):
         _json.check_id(id, "read")
         key = self._record_key(id)
         raw = await self._retrying("read", id, lambda client: client.hget(key, "data"))
+        return self._decode(id, raw)
+
+    def _decode(self, id: str, raw: Any) -> dict[str, Any] | None:
         if raw is None:
             return None
         try:
@@ -367,14 +370,12 @@ class RedisMachineMemory(BaseMachineMemory):
         if not int(acquired):
             return False, None
         self._held.add(id)
-        if raw is None:
-            return True, None
         try:
-            return True, _json.loads(raw)
-        except ValueError as exc:
+            return True, self._decode(id, raw)
+        except MemoryBackendError:
             with contextlib.suppress(Exception):
                 await self.unlock(id)
-            raise self._error("read", id, f"the stored JSON is corrupt ({exc})") from exc
+            raise
 
     async def unlock(self, id: str) -> bool:
         """Release this owner's live lock on ``id``; ``False`` (never an error) otherwise."""

@@ -177,12 +177,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
                 "SELECT data FROM arvo_machine_records WHERE id = ?", (id,)
             ).fetchone(),
         )
-        if row is None:
-            return None
-        try:
-            return _json.loads(row[0])
-        except ValueError as exc:
-            raise self._error("read", id, f"the stored JSON is corrupt ({exc})") from exc
+        return self._decode(id, None if row is None else row[0])
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
         """Store ``data`` if the stored record equals ``prev``; see :class:`IMachineMemory`."""
@@ -269,21 +264,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
         """Lock ``id`` for :attr:`lock_ttl` seconds unless any live lock exists (not re-entrant)."""
         _json.check_id(id, "lock")
 
-        def acquire(conn: sqlite3.Connection) -> bool:
-            now = self._clock()
-            # One statement, so atomic without an explicit transaction: insert, or take over a
-            # lapsed lock; a live lock (ours included) leaves the row alone and changes nothing.
-            return (
-                conn.execute(
-                    "INSERT INTO arvo_machine_locks (id, owner, expires_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner,"
-                    " expires_at = excluded.expires_at WHERE arvo_machine_locks.expires_at <= ?",
-                    (id, self._owner, now + self._lock_ttl, now),
-                ).rowcount
-                == 1
-            )
-
-        acquired = await self._once("lock", id, acquire)
+        acquired = await self._once("lock", id, lambda conn: self._acquire(conn, id))
         if acquired:
             self._held.add(id)
         return acquired
@@ -296,17 +277,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
         def acquire_and_read(conn: sqlite3.Connection) -> tuple[bool, str | None]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                now = self._clock()
-                acquired = (
-                    conn.execute(
-                        "INSERT INTO arvo_machine_locks (id, owner, expires_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner,"
-                        " expires_at = excluded.expires_at"
-                        " WHERE arvo_machine_locks.expires_at <= ?",
-                        (id, self._owner, now + self._lock_ttl, now),
-                    ).rowcount
-                    == 1
-                )
+                acquired = self._acquire(conn, id)
                 row = None
                 if acquired:
                     row = conn.execute(
@@ -323,13 +294,33 @@ class SQLiteMachineMemory(BaseMachineMemory):
         if not acquired:
             return False, None
         self._held.add(id)
-        if text is None:
-            return True, None
         try:
-            return True, _json.loads(text)
-        except ValueError as exc:
+            return True, self._decode(id, text)
+        except MemoryBackendError:
             with contextlib.suppress(Exception):
                 await self.unlock(id)
+            raise
+
+    def _acquire(self, conn: sqlite3.Connection, id: str) -> bool:
+        now = self._clock()
+        # One statement, so atomic without an explicit transaction: insert, or take over a
+        # lapsed lock; a live lock (ours included) leaves the row alone and changes nothing.
+        return (
+            conn.execute(
+                "INSERT INTO arvo_machine_locks (id, owner, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET owner = excluded.owner,"
+                " expires_at = excluded.expires_at WHERE arvo_machine_locks.expires_at <= ?",
+                (id, self._owner, now + self._lock_ttl, now),
+            ).rowcount
+            == 1
+        )
+
+    def _decode(self, id: str, text: str | None) -> dict[str, Any] | None:
+        if text is None:
+            return None
+        try:
+            return _json.loads(text)
+        except ValueError as exc:
             raise self._error("read", id, f"the stored JSON is corrupt ({exc})") from exc
 
     async def unlock(self, id: str) -> bool:
