@@ -22,7 +22,6 @@ import asyncio
 import os
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray
+from procs import PeakSampler  # benchmarks/procs.py
 
 from arvo_ray.core import create_arvo_orchestrator_event_factory
 from arvo_ray.examples.number_domain import (
@@ -73,51 +73,6 @@ class BaselineBroker:
             ref = self.workflow.step.remote(event) if hop % 2 == 0 else baseline_task.remote(event)
             event = await ref
         return event["hops"]
-
-
-# -- memory sampling ----------------------------------------------------------------------------
-
-
-def ray_processes_rss() -> int:
-    """Resident memory (bytes) of every Ray process of this machine (raylet, GCS, workers...)."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                cmdline = handle.read().decode(errors="replace")
-            if "ray" not in cmdline:
-                continue
-            with open(f"/proc/{pid}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-        except OSError:
-            continue
-    return total
-
-
-class PeakSampler:
-    def __init__(self, period: float = 0.25) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, args=(period,), daemon=True)
-
-    def _loop(self, period: float) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, ray_processes_rss())
-            self._stop.wait(period)
-
-    def __enter__(self) -> PeakSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, ray_processes_rss())
 
 
 # -- measurements -------------------------------------------------------------------------------

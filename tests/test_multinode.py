@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -16,9 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_fifty_orchestrations_run_on_two_worker_nodes() -> None:
+def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shard() -> None:
     """cluster/local_cluster.sh starts head + 2 workers; 50 number.modifier workflows all succeed
-    with the workflow host actors on both worker nodes; the cluster stops cleanly."""
+    with one broker shard per node and the workflow host actors on both worker nodes; then 150
+    more on two shards, one SIGKILLed mid-run, all answered once; the cluster stops cleanly."""
     folder = Path(tempfile.mkdtemp(prefix="arvo-mn-", dir="/tmp"))
     port = random.randint(20000, 40000)
     env = {
@@ -45,8 +47,28 @@ def test_fifty_orchestrations_run_on_two_worker_nodes() -> None:
             timeout=600,
         )
         assert check.returncode == 0, check.stdout + check.stderr
-        assert '"correct": 50' in check.stdout
-        assert '"worker_a"' in check.stdout and '"worker_b"' in check.stdout
+        report = json.loads(check.stdout[check.stdout.index("{") :])
+        assert report["correct"] == 50
+        assert report["brokers"] == 3  # one broker shard per node by default
+        assert {w for names in report["hosts"].values() for w in names} == {"worker_a", "worker_b"}
+
+        # Two shards carry the chains; one is SIGKILLed mid-run: nothing lost or doubled.
+        check = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "cluster" / "multinode_check.py"),
+                *("--workflows", "150", "--brokers", "2", "--kill-shard"),
+            ],
+            env={**env, "RAY_ADDRESS": address},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert check.returncode == 0, check.stdout + check.stderr
+        report = json.loads(check.stdout[check.stdout.index("{") :])
+        assert report["correct"] == 150 and report["shard_restarted"]
+        assert report["duplicate_outputs"] == 0 and report["left_in_outboxes"] == 0
+        assert min(report["runs_per_shard"]) > 0 and report["handed_between_shards"] > 0
     finally:
         stopped = subprocess.run(
             ["bash", str(script), "stop"], env=env, capture_output=True, text=True, timeout=60

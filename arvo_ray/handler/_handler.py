@@ -215,6 +215,12 @@ class ArvoEventHandler:
     def system_error_schema(self) -> SchemaRecord:
         return self.contract.system_error
 
+    @property
+    def is_async(self) -> bool:
+        """Every version's function is ``async def``: a call only awaits, never blocks its
+        event loop, so many can wait at once in one process (the Ray runtime runs them so)."""
+        return all(version.is_async for version in self._versions.values())
+
     def __repr__(self) -> str:
         return f"ArvoEventHandler(source={self.source!r}, versions={list(self._versions)!r})"
 

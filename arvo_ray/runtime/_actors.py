@@ -25,13 +25,15 @@ from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
 from arvo_ray.workflow import WorkflowHandler
 
-__all__ = ["WorkflowHostActor", "run_handler_batch"]
+__all__ = ["WorkflowHostActor", "execute_outcome", "run_handler_batch"]
 
 # Handlers are shipped once per process (by object reference) and kept here afterwards.
 _HANDLER_CACHE: dict[str, IArvoEventHandler] = {}
 
 
-async def _execute(handler: IArvoEventHandler, event: ArvoEvent) -> StepOutcome:
+async def execute_outcome(handler: IArvoEventHandler, event: ArvoEvent) -> StepOutcome:
+    """One call of ``handler``: its events, or what it raised (a value: violations keep their
+    type, and Ray does not log them as task failures)."""
     try:
         result = await handler.execute(event)
     except Exception as error:
@@ -42,7 +44,7 @@ async def _execute(handler: IArvoEventHandler, event: ArvoEvent) -> StepOutcome:
 async def _execute_all(
     handler: IArvoEventHandler, events: Sequence[ArvoEvent]
 ) -> list[StepOutcome]:
-    return list(await asyncio.gather(*(_execute(handler, event) for event in events)))
+    return list(await asyncio.gather(*(execute_outcome(handler, event) for event in events)))
 
 
 def _with_metrics(

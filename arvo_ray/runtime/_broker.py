@@ -1,7 +1,10 @@
-"""The broker actor: routes every event of every chain across the cluster.
+"""The broker actor: routes the events of the chains it owns across the cluster.
 
-It owns the routing table (an event's ``to`` → a handler task or a workflow placement), moves
-events until each chain ends, and returns to the caller what no one subscribes to. Calls are
+A runtime has one broker actor, or ``k`` of them (shards), each owning the chains whose
+subject hashes to it (:mod:`~arvo_ray.runtime._routing`); an event of another shard's chain
+is handed to that shard. A broker sends each event to a handler task or to the workflow
+placement by its ``to``, moves events until each chain ends, and returns to the caller what
+no one subscribes to. Calls are
 batched per target (:class:`~arvo_ray.runtime._batcher.Batcher`) and the number of events in
 flight is bounded (backpressure). Errors and violations are reported with their event and kept
 as dead letters; nothing is dropped.
@@ -30,10 +33,8 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import Counter, OrderedDict, deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import ray
@@ -45,18 +46,17 @@ from arvo_ray._results import (
     RunResult,
     WorkflowStalledError,
 )
-from arvo_ray.core import (
-    ArvoEvent,
-    ArvoOrchestrationSubject,
-    is_transaction_violation_error,
-    is_violation_error,
-)
+from arvo_ray.core import ArvoEvent, is_transaction_violation_error, is_violation_error
 from arvo_ray.memory import MemoryBackendError
-from arvo_ray.runtime._actors import run_handler_batch
-from arvo_ray.runtime._batcher import Batcher
+from arvo_ray.runtime._acks import PendingAcks
+from arvo_ray.runtime._answers import AnswerWaiters, answer_key
+from arvo_ray.runtime._chain import ChainRun, Delivery, Remembered, event_identity
 from arvo_ray.runtime._config import BrokerConfig, Sharded
+from arvo_ray.runtime._handlers import HandlerCalls
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
+from arvo_ray.runtime._recovery import sweep_outboxes
+from arvo_ray.runtime._routing import RoutingTable, broker_name, shard_of
 from arvo_ray.telemetry import (
     collect_metrics,
     flush_telemetry,
@@ -64,7 +64,6 @@ from arvo_ray.telemetry import (
     log_event_failure,
     merge_metrics,
     routing_span,
-    summarize_metrics,
 )
 from arvo_ray.workflow import is_finished, stored_answer
 
@@ -72,8 +71,31 @@ __all__ = ["BrokerActor", "BrokerConfig"]
 
 _logger = logging.getLogger("arvo_ray.runtime")
 
-REMEMBERED_IDS = 65_536
-"""How many handed-on outbox event ids (and returned output ids) the broker remembers."""
+COUNTERS = (
+    "runs",
+    "runs_active",
+    "runs_active_peak",
+    "events_routed",
+    "handler_events",
+    "workflow_events",
+    "outputs",
+    "duplicate_outputs",
+    "errors",
+    "violations",
+    "orphans",
+    "late_events",
+    "duplicates",
+    "domained",
+    "workflows_finished",
+    "step_retries",
+    "redeliveries_joined",
+    "redeliveries_skipped",
+    "answers_waited",
+    "answer_timeouts",
+    "recovered_events",
+    "acks_flushed",
+    "handed_to_shards",
+)
 
 
 def _transient(error: BaseException) -> bool:
@@ -90,172 +112,70 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, ray.exceptions.RayError)
 
 
-def _identity(event: ArvoEvent | dict[str, Any]) -> int:
-    """Which event this is: CloudEvents' ``source`` + ``id``, and the subject (producers
-    reuse ids across workflows). Hashed: the broker remembers many of them."""
-    if isinstance(event, ArvoEvent):
-        return hash((event.source, event.id, event.subject))
-    return hash((event["source"], event["id"], event["subject"]))
-
-
-def _handler_sender(
-    box: list[Any], options: dict[str, Any], telemetry: Any
-) -> Callable[[list[ArvoEvent]], Awaitable[list[StepOutcome]]]:
-    """Send a batch of events to a task of the handler ``box`` holds (shipped once)."""
-
-    def send(events: list[ArvoEvent]) -> Awaitable[list[StepOutcome]]:
-        return run_handler_batch.options(**options).remote(box, events, telemetry)  # type: ignore[no-any-return]
-
-    return send
-
-
-def _event_age_origin(time_text: Any) -> float:
-    """The event's time as epoch seconds (0 when missing or unparseable: treated as old)."""
-    try:
-        return datetime.fromisoformat(str(time_text)).timestamp()
-    except ValueError:
-        return 0.0
-
-
-@dataclass
-class _Run:
-    """One chain's result while it is routed, with what it has already shown."""
-
-    result: RunResult
-    answers: list[ArvoEvent] = field(default_factory=list)
-    _seen: set[tuple[str, int]] = field(default_factory=set)
-
-    def first(self, kind: str, event: ArvoEvent) -> bool:
-        """True the first time ``event`` is shown as ``kind`` in this run."""
-        key = (kind, _identity(event))
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        return True
-
-    def add_error(self, letter: DeadLetter) -> None:
-        if self.first("error", letter.event):
-            self.result.errors.append(letter)
-
-    def merge(self, other: _Run) -> None:
-        """Show what ``other`` (a run that delivered the same event first) produced."""
-        for kind, events, into in (
-            ("output", other.result.outputs, self.result.outputs),
-            ("domained", other.result.domained, self.result.domained),
-            ("late", other.result.late, self.result.late),
-        ):
-            into.extend(event for event in events if self.first(kind, event))
-        self.answers.extend(other.answers)
-
-    def answer_to(self, caller: str) -> ArvoEvent | None:
-        """The last event returned to ``caller``: routed in this chain, else a stored answer."""
-        for events in (self.result.outputs, self.answers):
-            answers = [e for e in events if e.to == caller and not e.domain]
-            if answers:
-                return answers[-1]
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    """How a delivery of one event ended, for routes of the same id that joined it."""
-
-    handed_on: bool
-    letters: tuple[DeadLetter, ...]
-    run: _Run
-
-
-class _Remembered(OrderedDict[int, Any]):
-    """A bounded LRU of event identities (oldest forgotten first)."""
-
-    def remember(self, key: int, value: Any = None) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > REMEMBERED_IDS:
-            self.popitem(last=False)
+ShardPart = tuple[bool, tuple[DeadLetter, ...], RunResult, list[ArvoEvent]]
+"""What a shard returns for an event of its chains another shard handed it: (handed on,
+dead letters, the part of the run it routed, stored answers it found)."""
 
 
 class BrokerActor:
-    """Async Ray actor that routes events and drives chains to their end."""
+    """Async Ray actor that routes events and drives chains to their end.
 
-    def __init__(self, config: BrokerConfig) -> None:
+    Args:
+        config: The runtime's routing table and knobs (the same for every shard).
+        shard: Which of the ``config.brokers`` shards this broker is.
+    """
+
+    def __init__(self, config: BrokerConfig, shard: int = 0) -> None:
         self.config = config
+        self.shard = shard
         if config.telemetry is not None:
             install_telemetry(config.telemetry)
         self.metrics_total: dict[str, Any] = {}
-        self.handler_sources = [h.source for h in config.handlers]
-        self.workflow_sources = [w.source for w in config.workflows]
-        clash = set(self.handler_sources) & set(self.workflow_sources)
-        duplicates = {s for s in self.handler_sources if self.handler_sources.count(s) > 1}
-        if clash or duplicates:
-            raise ValueError(
-                f"Each topic needs exactly one handler; repeated: {sorted(clash | duplicates)}"
-            )
-        self.handler_batchers: dict[str, Batcher[ArvoEvent, StepOutcome]] = {}
-        for handler in config.handlers:
-            box = [ray.put(handler)]
-            options = {"num_cpus": 1, **config.handler_options}
-            self.handler_batchers[handler.source] = Batcher(
-                _handler_sender(box, options, config.telemetry),
-                max_batch=config.max_batch,
-                max_inflight=4,
-            )
+        self.routes = RoutingTable(
+            [h.source for h in config.handlers], [w.source for w in config.workflows]
+        )
+        # Workflow actors live next to their shard: a chain's routing and state on one node.
+        node = ray.get_runtime_context().get_node_id()
+        self.handler_calls = HandlerCalls(config, shard, node)
         self.memory = config.memory.for_owner(f"{config.name}-broker-{uuid.uuid4().hex[:8]}")
         self.placement: ShardedPlacement | InstancePlacement = (
-            ShardedPlacement(config, config.placement)
+            ShardedPlacement(config, config.placement, shard, node)
             if isinstance(config.placement, Sharded)
-            else InstancePlacement(config, config.placement, self.memory)
+            else InstancePlacement(config, config.placement, self.memory, node)
         )
         self.slots = asyncio.Semaphore(config.max_in_flight)
         self.dead_letters: deque[DeadLetter] = deque(maxlen=config.keep_last)
         self.unrouted: deque[ArvoEvent] = deque(maxlen=config.keep_last)
-        self.counters: dict[str, int] = dict.fromkeys(
-            (
-                "runs",
-                "runs_active",
-                "runs_active_peak",
-                "events_routed",
-                "handler_events",
-                "workflow_events",
-                "outputs",
-                "duplicate_outputs",
-                "errors",
-                "violations",
-                "orphans",
-                "late_events",
-                "duplicates",
-                "domained",
-                "workflows_finished",
-                "step_retries",
-                "redeliveries_joined",
-                "redeliveries_skipped",
-                "answers_waited",
-                "answer_timeouts",
-                "recovered_events",
-                "acks_flushed",
-            ),
-            0,
-        )
-        # Producer subject -> (ids handed on, when the first of them was): acknowledgements
-        # ride along with the producer's next step, or are written after ``ack_delay``.
-        self.pending_acks: dict[str, tuple[set[str], float]] = {}
-        # Keyed by _identity: deliveries under way, and handed-on outbox events (with the dead
-        # letters of their delivery) and returned outputs, remembered for a while.
-        self.inflight: dict[int, asyncio.Future[_Delivery]] = {}
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        self.acks = PendingAcks()
+        # Keyed by event_identity: deliveries under way, and handed-on outbox events (with the
+        # dead letters of their delivery) and returned outputs, remembered for a while.
+        self.inflight: dict[int, asyncio.Future[Delivery]] = {}
         # (subject, id) of the events being delivered: what their steps emit is on its way here
         # even when it is already in a committed outbox, so a sweep must not re-publish it.
         self.delivering: Counter[tuple[str, str]] = Counter()
-        self.handed_on: _Remembered = _Remembered()
-        self.returned: _Remembered = _Remembered()
+        self.handed_on = Remembered()
+        self.returned = Remembered()
+        self.waiters = AnswerWaiters()
+        self._shards: dict[int, Any] = {}
         self._background: set[asyncio.Task[None]] = set()
-        # (caller, answer subject) -> futures of runs waiting for a workflow's answer.
-        self.waiters: dict[tuple[str, str], list[asyncio.Future[ArvoEvent]]] = {}
         # Async actors construct inside their event loop: start maintenance (and a recovery
         # sweep, which matters after a restart) right away.
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
 
-    def ready(self) -> dict[str, Any]:
-        return {"handlers": self.handler_sources, "workflows": self.workflow_sources}
+    def ready(self) -> dict[str, list[str]]:
+        return self.routes.topics()
+
+    def _owns(self, subject: str) -> bool:
+        return shard_of(subject, self.config.brokers) == self.shard
+
+    def _peer(self, index: int) -> Any:
+        """The handle of broker shard ``index`` (looked up once: shards start together)."""
+        handle = self._shards.get(index)
+        if handle is None:
+            name = broker_name(self.config.name, index, self.config.brokers)
+            handle = self._shards[index] = ray.get_actor(name, namespace=self.config.namespace)
+        return handle
 
     # -- maintenance: idle instances, leftover acknowledgements, outbox recovery -----------------
 
@@ -293,27 +213,9 @@ class BrokerActor:
         except Exception:
             _logger.exception("Broker maintenance step failed")
 
-    def _acknowledge(self, producer: str, event_id: str) -> None:
-        ids, since = self.pending_acks.get(producer, (set(), time.monotonic()))
-        ids.add(event_id)
-        self.pending_acks[producer] = (ids, since)
-
-    def _take_acks(self, subject: str) -> list[str]:
-        entry = self.pending_acks.pop(subject, None)
-        return sorted(entry[0]) if entry else []
-
-    def _restore_acks(self, subject: str, ids: Sequence[str]) -> None:
-        for event_id in ids:
-            self._acknowledge(subject, event_id)
-
     async def flush_acks(self, older_than: float = 0.0) -> int:
         """Write acknowledgements that no later step of their workflow carried (finished ones)."""
-        now = time.monotonic()
-        due: dict[str, list[str]] = {}
-        for subject, (pending, since) in list(self.pending_acks.items()):
-            if now - since >= older_than:
-                due[subject] = sorted(pending)
-                del self.pending_acks[subject]
+        due = self.acks.due(older_than)
         if not due:
             return 0
         try:
@@ -321,36 +223,34 @@ class BrokerActor:
         except Exception:
             written, left = 0, due
         for subject, ids in left.items():
-            self._restore_acks(subject, ids)
+            self.acks.restore(subject, ids)
         self.counters["acks_flushed"] += written
         return written
 
     async def recover(self, min_age: float = 0.0) -> int:
-        """Re-publish outbox events nobody acknowledged (lost in a crash): idempotent by id."""
-        list_ids = getattr(self.memory, "list_ids", None)
-        if list_ids is None:
-            return 0
-        now = time.time()
-        lost: list[tuple[str, ArvoEvent]] = []
-        for subject in await list_ids():
-            record = await self.memory.read(subject)
-            pending = self.pending_acks.get(subject, (set(), 0.0))[0]
-            for item in (record or {}).get("outbox") or []:
-                data = item["event"]
-                identity = _identity(data)
-                if data["id"] in pending or identity in self.inflight:
-                    continue
-                if (subject, data.get("parentid")) in self.delivering:
-                    continue  # its step's result is on its way: handed on when it arrives
-                if identity in self.handed_on:
-                    self._acknowledge(subject, data["id"])  # its acknowledgement was not written
-                    continue
-                if now - _event_age_origin(data.get("time")) < min_age:
-                    continue
-                lost.append((subject, ArvoEvent.from_dict(data)))
+        """Re-publish this shard's outbox events nobody acknowledged (lost in a crash):
+        idempotent by id."""
+
+        def in_hand(subject: str, data: dict[str, Any]) -> bool:
+            return (
+                data["id"] in self.acks.ids(subject)
+                or event_identity(data) in self.inflight
+                # its step's result is on its way: handed on when it arrives
+                or (subject, data.get("parentid")) in self.delivering
+            )
+
+        def handed_on(subject: str, data: dict[str, Any]) -> bool:
+            if event_identity(data) not in self.handed_on:
+                return False
+            self.acks.add(subject, data["id"])  # its acknowledgement was not written
+            return True
+
+        lost = await sweep_outboxes(
+            self.memory, owns=self._owns, in_hand=in_hand, handed_on=handed_on, min_age=min_age
+        )
         for subject, event in lost:
             self.counters["recovered_events"] += 1
-            self._spawn(self._guarded(self._route(event, _Run(RunResult()), subject)))
+            self._spawn(self._guarded(self._route(event, ChainRun(RunResult()), subject)))
         if lost:
             _logger.warning("Re-publishing %d unacknowledged outbox events", len(lost))
         return len(lost)
@@ -360,22 +260,29 @@ class BrokerActor:
     async def run(self, event: ArvoEvent, trace: bool = False) -> RunResult:
         """Route ``event`` and everything it causes; return when the chain has ended."""
         started = time.perf_counter()
-        run = _Run(RunResult(trace=[] if trace else None))
+        run = ChainRun(RunResult(trace=[] if trace else None))
         result = run.result
-        self.counters["runs"] += 1
         counters = self.counters
+        counters["runs"] += 1
         counters["runs_active"] += 1
         counters["runs_active_peak"] = max(counters["runs_active_peak"], counters["runs_active"])
         try:
             await self._route(event, run, top=True)
             result.final = run.answer_to(event.source)
-            key = self._answer_key(event)
+            key = answer_key(event, self.routes.workflows)
             if result.final is None and key is not None and self._cut(result):
                 result.final = await self._answer_of(event, key, run)
         finally:
-            self.counters["runs_active"] -= 1
+            counters["runs_active"] -= 1
         result.seconds = time.perf_counter() - started
         return result
+
+    async def deliver(self, event: ArvoEvent, trace: bool = False) -> ShardPart:
+        """Route an event of this shard's chains that another shard handed over."""
+        run = ChainRun(RunResult(trace=[] if trace else None))
+        letters: list[DeadLetter] = []
+        handed_on = await self._route(event, run, letters=letters)
+        return handed_on, tuple(letters), run.result, run.answers
 
     @staticmethod
     def _cut(result: RunResult) -> bool:
@@ -384,30 +291,13 @@ class BrokerActor:
         stopped says so on its record.)"""
         return result.redelivered or any(_transient(letter.error) for letter in result.errors)
 
-    def _answer_key(self, event: ArvoEvent) -> tuple[str, str] | None:
-        """(caller, subject) of the answer of the workflow ``event`` starts, or ``None`` when
-        that answer does not come back to the caller (not a workflow's init event, or a
-        workflow that answers another party)."""
-        if event.to not in self.workflow_sources or event.type != event.to:
-            return None
-        try:
-            subject = ArvoOrchestrationSubject.parse(event.subject)
-        except Exception:
-            return None
-        recipient = subject["meta"].get("redirectto") or subject["execution"]["initiator"]
-        if recipient != event.source:
-            return None
-        parent = event.data.get("parentSubject$$") if isinstance(event.data, dict) else None
-        return (event.source, parent if isinstance(parent, str) else event.subject)
-
     async def _answer_of(
-        self, event: ArvoEvent, key: tuple[str, str], run: _Run
+        self, event: ArvoEvent, key: tuple[str, str], run: ChainRun
     ) -> ArvoEvent | None:
         """The answer of the workflow ``event`` started, for a run whose chain was cut: from
         its record once finished, or when the recovered chain delivers it (notified)."""
         self.counters["answers_waited"] += 1
-        future: asyncio.Future[ArvoEvent] = asyncio.get_running_loop().create_future()
-        self.waiters.setdefault(key, []).append(future)
+        future = self.waiters.wait_for(key)
         try:
             try:
                 record = await self.memory.read(event.subject)
@@ -432,16 +322,12 @@ class BrokerActor:
                 run.add_error(DeadLetter(timeout, event))
                 return None
         finally:
-            waiting = self.waiters.get(key, [])
-            if future in waiting:
-                waiting.remove(future)
-            if not waiting:
-                self.waiters.pop(key, None)
+            self.waiters.forget(key, future)
 
     async def _route(
         self,
         event: ArvoEvent,
-        run: _Run,
+        run: ChainRun,
         producer: str | None = None,
         *,
         top: bool = False,
@@ -454,18 +340,18 @@ class BrokerActor:
         outbox, so the recovery sweep delivers it again (after a lock expired, a worker came
         back...).
         """
-        identity = _identity(event)
+        identity = event_identity(event)
         if producer is not None and identity in self.handed_on:
             # A recovery sweep or a replay found it after it was handed on: not again.
             self.counters["redeliveries_skipped"] += 1
             run.result.redelivered = True
-            delivery = _Delivery(True, self.handed_on[identity], run)
+            delivery = Delivery(True, self.handed_on[identity], run)
         elif identity in self.inflight:
             self.counters["redeliveries_joined"] += 1
             run.result.redelivered = True
             delivery = await asyncio.shield(self.inflight[identity])
             if top and delivery.run is not run:
-                run.merge(delivery.run)
+                run.merge(delivery.run.result, delivery.run.answers)
         else:
             delivery = await self._deliver_once(event, identity, run, producer)
         for letter in delivery.letters:
@@ -473,13 +359,13 @@ class BrokerActor:
         if letters is not None:
             letters.extend(delivery.letters)
         if producer is not None and delivery.handed_on and self.config.outbox:
-            self._acknowledge(producer, event.id)
+            self.acks.add(producer, event.id)
         return delivery.handed_on
 
     async def _deliver_once(
-        self, event: ArvoEvent, identity: int, run: _Run, producer: str | None
-    ) -> _Delivery:
-        future: asyncio.Future[_Delivery] = asyncio.get_running_loop().create_future()
+        self, event: ArvoEvent, identity: int, run: ChainRun, producer: str | None
+    ) -> Delivery:
+        future: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
         self.inflight[identity] = future
         step = (event.subject, event.id)
         self.delivering[step] += 1
@@ -492,28 +378,32 @@ class BrokerActor:
             self.delivering[step] -= 1
             if not self.delivering[step]:
                 del self.delivering[step]
-            delivery = _Delivery(handed_on, tuple(letters), run)
+            delivery = Delivery(handed_on, tuple(letters), run)
             future.set_result(delivery)
         if handed_on and producer is not None:
             self.handed_on.remember(identity, delivery.letters)
         return delivery
 
-    async def _deliver(self, event: ArvoEvent, run: _Run, letters: list[DeadLetter]) -> bool:
+    async def _deliver(self, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter]) -> bool:
         result = run.result
-        if result.trace is not None:
-            result.trace.append(event)
         if event.domain:
+            if result.trace is not None:
+                result.trace.append(event)
             if run.first("domained", event):
                 result.domained.append(event)
             self.counters["domained"] += 1
             return True
+        owner = shard_of(event.subject, self.config.brokers)
+        if owner != self.shard:
+            return await self._hand_to_shard(owner, event, run, letters)
+        if result.trace is not None:
+            result.trace.append(event)
         to = event.to or ""
-        if to in self.handler_batchers:
+        if to in self.handler_calls:
             self.counters["handler_events"] += 1
-            batcher = self.handler_batchers[to]
-            outcome = await self._hop(event, lambda: batcher.submit(event))
+            outcome = await self._hop(event, lambda: self.handler_calls.submit(to, event))
             producer = None
-        elif to in self.workflow_sources:
+        elif self.routes.is_workflow(to):
             self.counters["workflow_events"] += 1
             outcome = await self._workflow_step(event)
             producer = event.subject
@@ -536,6 +426,27 @@ class BrokerActor:
         handed_on = outcome.error is None or not _transient(outcome.error)
         return handed_on and (producer is not None or all(children))
 
+    async def _hand_to_shard(
+        self, owner: int, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter]
+    ) -> bool:
+        """Deliver ``event`` through the shard that owns its chain; show what it routed.
+
+        A shard that dies is restarted and the call retried by Ray; a failure that outlasts
+        that leaves the event in its producer's outbox for the recovery sweep.
+        """
+        self.counters["handed_to_shards"] += 1
+        try:
+            part: ShardPart = await self._peer(owner).deliver.remote(
+                event, run.result.trace is not None
+            )
+        except Exception as error:
+            letters.append(self._dead_letter(DeadLetter(error, event)))
+            return False
+        handed_on, their_letters, routed, answers = part
+        run.absorb(routed, answers)
+        letters.extend(their_letters)
+        return handed_on
+
     async def _hop(
         self, event: ArvoEvent, submit: Callable[[], Awaitable[StepOutcome]]
     ) -> StepOutcome:
@@ -557,7 +468,7 @@ class BrokerActor:
         deadline = time.monotonic() + self.config.step_retry_window
         delay = 0.05
         while True:
-            acks = self._take_acks(event.subject)
+            acks = self.acks.take(event.subject)
 
             def submit(acks: list[str] = acks) -> Awaitable[StepOutcome]:
                 return self.placement.submit(event, acks)
@@ -565,7 +476,7 @@ class BrokerActor:
             outcome = await self._hop(event, submit)
             if acks and not outcome.committed:
                 # The step wrote nothing (error, redelivery, ignored event): keep them for later.
-                self._restore_acks(event.subject, acks)
+                self.acks.restore(event.subject, acks)
             error = outcome.error
             if error is None or not _transient(error) or time.monotonic() + delay > deadline:
                 return outcome
@@ -573,7 +484,7 @@ class BrokerActor:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
-    def _count(self, event: ArvoEvent, outcome: StepOutcome, run: _Run) -> None:
+    def _count(self, event: ArvoEvent, outcome: StepOutcome, run: ChainRun) -> None:
         if outcome.orphan:
             self.counters["orphans"] += 1
         if outcome.late:
@@ -588,20 +499,18 @@ class BrokerActor:
             self.counters["workflows_finished"] += 1
         run.answers.extend(outcome.answer)
 
-    def _output(self, event: ArvoEvent, run: _Run) -> None:
+    def _output(self, event: ArvoEvent, run: ChainRun) -> None:
         """An event no one here subscribes to: returned to the caller, and kept."""
         if run.first("output", event):
             run.result.outputs.append(event)
-        identity = _identity(event)
+        identity = event_identity(event)
         if identity in self.returned:
             self.counters["duplicate_outputs"] += 1
         else:
             self.returned.remember(identity)
             self.unrouted.append(event)
             self.counters["outputs"] += 1
-        for future in self.waiters.get((event.to or "", event.subject), ()):
-            if not future.done():
-                future.set_result(event)
+        self.waiters.answered(event)
 
     def _dead_letter(self, letter: DeadLetter) -> DeadLetter:
         self.dead_letters.append(letter)
@@ -614,24 +523,23 @@ class BrokerActor:
 
     # -- inspection and lifecycle -------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
-        batches = sum(b.batches for b in self.handler_batchers.values())
+    async def stats(self) -> dict[str, Any]:
+        """This shard's counters; ``metrics`` are the raw figures (the runtime adds up the
+        shards' and summarises them)."""
+        executors = await self.handler_calls.executor_stats()
         if self.config.telemetry is not None and self.config.telemetry.metrics:
             self.metrics_total = merge_metrics([self.metrics_total, collect_metrics(delta=True)])
-        metrics = summarize_metrics(self.metrics_total) if self.metrics_total else {}
         return {
-            **({"metrics": metrics} if metrics else {}),
+            "metrics": self.metrics_total,
             **self.counters,
-            "handler_batches": batches,
+            "handler_batches": self.handler_calls.batches,
+            "async_handler_calls": sum(e["calls"] for e in executors),
+            "async_handler_calls_peak": max((e["peak_waiting"] for e in executors), default=0),
             "dead_letters": len(self.dead_letters),
-            "waiting_runs": sum(len(w) for w in self.waiters.values()),
+            "waiting_runs": len(self.waiters),
             "placement": self.config.placement.kind,
             **self.placement.stats(),
         }
-
-    def waiting(self) -> list[tuple[str, str]]:
-        """(caller, subject) of runs still waiting for their workflow's answer."""
-        return list(self.waiters)
 
     def get_dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
         letters = list(self.dead_letters)
@@ -649,5 +557,6 @@ class BrokerActor:
         self._maintenance.cancel()
         await self._guarded(self.flush_acks(0.0))
         await self.placement.shutdown()
+        await self.handler_calls.shutdown()
         if self.config.telemetry is not None:
             flush_telemetry()

@@ -126,6 +126,7 @@ class BrokerConfig:
     workflows: list[WorkflowHandler]
     memory: IMachineMemory
     placement: Placement = field(default_factory=Instance)
+    brokers: int = 1
     max_in_flight: int = 4096
     max_batch: int = 64
     handler_options: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +138,13 @@ class BrokerConfig:
     retry_window: float | None = None
     telemetry: TelemetryConfig | None = None
     outbox: bool = True
+
+    def handler_options_for(self, source: str) -> dict[str, Any]:
+        """Ray options of handler ``source``: the shared ones, then its own (given under its
+        topic as a key)."""
+        topics = {handler.source for handler in self.handlers}
+        shared = {k: v for k, v in self.handler_options.items() if k not in topics}
+        return {**shared, **dict(self.handler_options.get(source) or {})}
 
     @property
     def step_retry_window(self) -> float:

@@ -25,6 +25,7 @@ import ray
 
 from arvo_ray.memory import DEFAULT_LOCK_TTL, MemoryBackendError, SQLiteMachineMemory
 from arvo_ray.runtime._batcher import Batcher
+from arvo_ray.runtime._spawn import named_actor
 
 __all__ = ["ActorMachineMemory", "MemoryActor", "start_memory_actor"]
 
@@ -259,19 +260,12 @@ def start_memory_actor(
 
     With ``direct=False`` every call goes through the actor, even from the head node.
     """
-    actor = (
-        ray.remote(MemoryActor)
-        .options(
-            name=name,
-            namespace=namespace,
-            get_if_exists=True,
-            lifetime="detached",
-            num_cpus=0,
-            max_concurrency=1000,
-            max_restarts=-1,
-            resources={HEAD_NODE_RESOURCE: 0.001},
-        )
-        .remote(path, lock_ttl)
-    )
-    node_id: str = ray.get(actor.node_id.remote())  # type: ignore[attr-defined,assignment]
+    actor = named_actor(
+        MemoryActor,
+        name,
+        namespace,
+        max_concurrency=1000,
+        resources={HEAD_NODE_RESOURCE: 0.001},
+    ).remote(path, lock_ttl)
+    node_id: str = ray.get(actor.node_id.remote())
     return ActorMachineMemory(actor, path=path, node_id=node_id, lock_ttl=lock_ttl, direct=direct)

@@ -27,6 +27,7 @@ from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._config import BrokerConfig, Instance, Sharded
 from arvo_ray.runtime._host import WorkflowHost, acknowledge_all
 from arvo_ray.runtime._outcome import StepOutcome
+from arvo_ray.runtime._spawn import named_actor, near
 from arvo_ray.workflow import is_finished
 
 __all__ = ["InstancePlacement", "ShardedPlacement", "WorkflowPlacement"]
@@ -38,23 +39,14 @@ Acknowledgements = dict[str, list[str]]
 def _host_actor(
     config: BrokerConfig, name: str, options: dict[str, Any], cache_entries: int
 ) -> Any:
-    return (
-        ray.remote(WorkflowHostActor)
-        .options(
-            name=name,
-            namespace=config.namespace,
-            get_if_exists=True,
-            lifetime="detached",
-            num_cpus=0,
-            max_concurrency=1000,
-            max_restarts=-1,
-            max_task_retries=3,
-            **options,
-        )
-        .remote(
-            config.workflows, config.memory, name, cache_entries, config.telemetry, config.outbox
-        )
-    )
+    return named_actor(
+        WorkflowHostActor,
+        name,
+        config.namespace,
+        max_concurrency=1000,
+        max_task_retries=3,
+        **options,
+    ).remote(config.workflows, config.memory, name, cache_entries, config.telemetry, config.outbox)
 
 
 def _host_sender(host: Any) -> Any:
@@ -83,20 +75,28 @@ async def _flush_telemetry(handles: list[Any]) -> None:
 
 
 class ShardedPlacement:
-    """N host actors; an instance lives in the host its subject hashes to."""
+    """A broker shard's N host actors; an instance lives in the host its subject hashes to.
 
-    def __init__(self, config: BrokerConfig, placement: Sharded) -> None:
+    Hosts are numbered across shards (shard ``s`` has hosts ``s·N … s·N+N-1``) and, unless
+    ``host_options`` say otherwise, placed on their shard's node.
+    """
+
+    def __init__(
+        self, config: BrokerConfig, placement: Sharded, shard: int = 0, node: str | None = None
+    ) -> None:
         self.config = config
-        self.names = [f"{config.name}-host-{index}" for index in range(placement.num_hosts)]
+        first = shard * placement.num_hosts
+        numbers = range(first, first + placement.num_hosts)
+        self.names = [f"{config.name}-host-{number}" for number in numbers]
         options = placement.host_options
         self.hosts = [
             _host_actor(
                 config,
                 name,
-                dict(options[index % len(options)]) if options else {},
+                near(node, dict(options[number % len(options)]) if options else {}),
                 cache_entries=4096,
             )
-            for index, name in enumerate(self.names)
+            for number, name in zip(numbers, self.names, strict=True)
         ]
         self.batchers: list[Batcher[tuple[ArvoEvent, list[str]], StepOutcome]] = [
             Batcher(_host_sender(host), max_batch=config.max_batch * 2, max_inflight=4)
@@ -104,7 +104,9 @@ class ShardedPlacement:
         ]
 
     def _index(self, subject: str) -> int:
-        return zlib.crc32(subject.encode("utf-8")) % len(self.hosts)
+        # The shard was chosen by crc32 % brokers: divide that out, or a shard's subjects
+        # would all land on the same few hosts.
+        return (zlib.crc32(subject.encode("utf-8")) // self.config.brokers) % len(self.hosts)
 
     async def submit(self, event: ArvoEvent, acknowledged: list[str]) -> StepOutcome:
         batcher = self.batchers[self._index(event.subject)]
@@ -160,9 +162,16 @@ class InstancePlacement:
     (least recently used first). The next event for it re-activates it from memory.
     """
 
-    def __init__(self, config: BrokerConfig, placement: Instance, memory: IMachineMemory) -> None:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        placement: Instance,
+        memory: IMachineMemory,
+        node: str | None = None,
+    ) -> None:
         self.config = config
         self.options = placement
+        self.actor_options = near(node, dict(placement.actor_options))
         # Events for finished instances (late ones, repeated inits) are answered here from the
         # record, without starting an actor for them: finished records never change.
         self.finished = WorkflowHost(
@@ -259,7 +268,7 @@ class InstancePlacement:
                     await asyncio.wait_for(self.changed.wait(), timeout=0.5)
 
     def _create(self, name: str) -> _Instance:
-        handle = _host_actor(self.config, name, dict(self.options.actor_options), cache_entries=8)
+        handle = _host_actor(self.config, name, self.actor_options, cache_entries=8)
         instance = _Instance(
             name=name,
             handle=handle,

@@ -3,7 +3,8 @@
 From a script or a notebook: register handlers, orchestrators and resumables, choose a memory
 and a placement, then ``run`` events. The runtime starts Ray if needed (or joins the cluster
 named by ``address``/``RAY_ADDRESS``), ships every handler once, and starts a broker actor that
-routes events between stateless handler tasks and workflow actors.
+routes events between stateless handler tasks and workflow actors (or ``brokers`` of them,
+each owning the chains whose subject hashes to it: by default one per node).
 """
 
 from __future__ import annotations
@@ -29,12 +30,21 @@ from arvo_ray.memory import (
     SimpleMachineMemory,
     SQLiteMachineMemory,
 )
+from arvo_ray.runtime._answers import answer_subject
 from arvo_ray.runtime._broker import BrokerActor
 from arvo_ray.runtime._config import BrokerConfig, Placement, placement_of
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import RuntimeStats
+from arvo_ray.runtime._routing import broker_name, shard_of
+from arvo_ray.runtime._spawn import named_actor, near
 from arvo_ray.runtime._sync import run_sync
-from arvo_ray.telemetry import TelemetryConfig, flush_telemetry, install_telemetry
+from arvo_ray.telemetry import (
+    TelemetryConfig,
+    flush_telemetry,
+    install_telemetry,
+    merge_metrics,
+    summarize_metrics,
+)
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["ArvoRuntime", "checked_event", "default_memory_path"]
@@ -45,27 +55,50 @@ def default_memory_path(name: str) -> Path:
     return Path(os.environ.get("ARVO_RAY_HOME", Path.home() / ".arvo_ray")) / f"{name}.sqlite3"
 
 
-def _start_broker(config: BrokerConfig) -> Any:
-    """The runtime's broker actor (found again when a runtime of that name already runs).
+def _alive_nodes() -> list[str]:
+    """Ids of the cluster's alive nodes, the head's first (it runs the driver)."""
+    here = ray.get_runtime_context().get_node_id()
+    nodes = ray.nodes()  # type: ignore[no-untyped-call]
+    alive = sorted(node["NodeID"] for node in nodes if node.get("Alive"))
+    return sorted(alive, key=lambda node: node != here)
 
-    Ray's handle types do not describe actor methods, so the handle is used untyped.
+
+def _start_brokers(config: BrokerConfig) -> list[Any]:
+    """The runtime's broker shards, shard ``i`` on node ``i`` (soft: anywhere if it is gone),
+    each found again when a runtime of that name already runs.
+
+    Ray's handle types do not describe actor methods, so the handles are used untyped.
     """
-    return (
-        ray.remote(BrokerActor)
-        .options(
-            name=f"{config.name}-broker",
-            namespace=config.namespace,
-            get_if_exists=True,
-            lifetime="detached",
-            num_cpus=0,
+    nodes = _alive_nodes() if config.brokers > 1 else []
+    return [
+        named_actor(
+            BrokerActor,
+            broker_name(config.name, index, config.brokers),
+            config.namespace,
             max_concurrency=100_000,
-            max_restarts=-1,
             # A restarted broker re-runs interrupted chains; workflows ignore what they
             # already consumed and re-emit what they had not handed on yet.
             max_task_retries=-1,
-        )
-        .remote(config)
-    )
+            **near(nodes[index % len(nodes)] if nodes else None, {}),
+        ).remote(config, index)
+        for index in range(config.brokers)
+    ]
+
+
+def _added_up(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """One view of the shards' stats: numbers added up (peaks too: an upper bound), the rest
+    as the first shard says, metrics merged and summarised."""
+    total: dict[str, Any] = {}
+    for stats in shards:
+        for key, value in stats.items():
+            if key == "metrics":
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+            else:
+                total.setdefault(key, value)
+    metrics = merge_metrics([s["metrics"] for s in shards if s.get("metrics")])
+    return {**({"metrics": summarize_metrics(metrics)} if metrics else {}), **total}
 
 
 def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
@@ -110,8 +143,11 @@ class ArvoRuntime:
             ``RedisMachineMemory``) are used directly by every workflow actor.
             ``SimpleMachineMemory`` is refused: it lives in one process.
         placement: :class:`Instance` (one named actor per workflow instance; the default) or
-            :class:`Sharded` (a few host actors, each hosting many instances: the throughput
-            mode); ``"instance"`` and ``"sharded"`` stand for their defaults.
+            :class:`Sharded` (a few host actors per broker, each hosting many instances: the
+            throughput mode); ``"instance"`` and ``"sharded"`` stand for their defaults.
+        brokers: How many broker actors route events, each owning the chains whose subject
+            hashes to it, with its workflow actors on its node. Default: one per alive node
+            when the runtime starts. Keep it when re-attaching to a named runtime.
         name: Prefix of this runtime's actor names (unique by default). Re-using a name
             re-attaches to that runtime's actors and memory.
         namespace: Ray namespace of the actors.
@@ -120,7 +156,13 @@ class ArvoRuntime:
         sqlite_path: The file of the default memory.
         max_in_flight: Bound on events being processed at once (backpressure).
         max_batch: Largest batch of events sent in one Ray call.
-        handler_options: Ray options for handler tasks (default ``num_cpus=1``).
+        handler_options: Ray options of handler calls; a handler's topic as a key holds
+            options for that handler alone, e.g. ``{"num_cpus": 0.5, "com.llm.call":
+            {"resources": {"api_quota": 1}}}``. A handler whose functions are all
+            ``async def`` runs in an executor actor next to its broker, holding no CPU slot,
+            with any number of calls waiting at once (``max_concurrency`` caps them); given
+            ``num_cpus``, or with a blocking ``def`` function, it runs as a task per batch with
+            that CPU (default 1), at most ``max_concurrency`` (default 4) batches at once.
         recovery_interval: Seconds between sweeps that re-publish events a crash left in a
             workflow's outbox (a sweep also runs whenever the broker (re)starts).
         recovery_age: Only outbox events older than this are re-published by periodic sweeps.
@@ -163,6 +205,7 @@ class ArvoRuntime:
         workflows: Iterable[WorkflowHandler] = (),
         memory: IMachineMemory | None = None,
         placement: Placement | Literal["instance", "sharded"] = "instance",
+        brokers: int | None = None,
         name: str | None = None,
         namespace: str = "arvo",
         address: str | None = None,
@@ -188,9 +231,14 @@ class ArvoRuntime:
         self.telemetry = telemetry
         if telemetry is not None:
             install_telemetry(telemetry)
+        if brokers is not None and (
+            isinstance(brokers, bool) or not isinstance(brokers, int) or brokers < 1
+        ):
+            raise ValueError(f"brokers must be a positive int, got {brokers!r}")
         self._started_ray = self._connect_ray(address, ray_init_options)
+        self.brokers = brokers or max(1, len(_alive_nodes()))
         self.memory, self.memory_path = self._open_memory(memory, sqlite_path)
-        self._broker = _start_broker(
+        self._brokers = _start_brokers(
             BrokerConfig(
                 name=self.name,
                 namespace=namespace,
@@ -198,6 +246,7 @@ class ArvoRuntime:
                 workflows=workflow_list,
                 memory=self.memory,
                 placement=self.placement,
+                brokers=self.brokers,
                 max_in_flight=max_in_flight,
                 max_batch=max_batch,
                 handler_options=dict(handler_options or {}),
@@ -209,7 +258,9 @@ class ArvoRuntime:
                 telemetry=telemetry,
             )
         )
-        self.topics: dict[str, list[str]] = ray.get(self._broker.ready.remote())
+        self.topics: dict[str, list[str]] = ray.get(
+            [broker.ready.remote() for broker in self._brokers]
+        )[0]
         self._closed = False
 
     def _connect_ray(self, address: str | None, options: Mapping[str, Any] | None) -> bool:
@@ -269,7 +320,12 @@ class ArvoRuntime:
                 elsewhere get no pass.
         """
         self._check_open()
-        ref: ray.ObjectRef[RunResult] = self._broker.run.remote(checked_event(event), trace)
+        return self._send(checked_event(event), trace)
+
+    def _send(self, event: ArvoEvent, trace: bool) -> ray.ObjectRef[RunResult]:
+        """Straight to the broker shard that owns the chain (and receives its answer)."""
+        broker = self._brokers[shard_of(answer_subject(event), self.brokers)]
+        ref: ray.ObjectRef[RunResult] = broker.run.remote(event, trace)
         return ref
 
     def run(
@@ -319,7 +375,7 @@ class ArvoRuntime:
         try:
             while next_index < len(events) or pending:
                 while next_index < len(events) and len(pending) < window:
-                    ref = self._broker.run.remote(events[next_index], False)
+                    ref = self._send(events[next_index], False)
                     pending[ref] = next_index
                     next_index += 1
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -358,28 +414,35 @@ class ArvoRuntime:
         A plain ``dict`` (:class:`RuntimeStats` only adds a Jupyter table view).
         """
         self._check_open()
-        stats = RuntimeStats(ray.get(self._broker.stats.remote()))
+        stats = RuntimeStats(_added_up(ray.get([b.stats.remote() for b in self._brokers])))
+        stats["brokers"] = self.brokers
         stats["name"] = self.name
         stats["memory"] = str(self.memory_path) if self.memory_path else repr(self.memory)
         return stats
 
     def dead_letters(self, limit: int | None = None) -> list[DeadLetter]:
-        """Events that raised a violation or failed, with their errors (most recent last)."""
+        """Events that raised a violation or failed, with their errors (each broker shard's,
+        most recent last)."""
         self._check_open()
-        letters: list[DeadLetter] = ray.get(self._broker.get_dead_letters.remote(limit))
-        return letters
+        letters: list[DeadLetter] = self._gathered("get_dead_letters", limit)
+        return letters[-limit:] if limit else letters
 
     def unrouted(self, limit: int | None = None) -> list[ArvoEvent]:
         """Events no handler or workflow subscribes to (they were returned to their callers)."""
         self._check_open()
-        events: list[ArvoEvent] = ray.get(self._broker.get_unrouted.remote(limit))
-        return events
+        events: list[ArvoEvent] = self._gathered("get_unrouted", limit)
+        return events[-limit:] if limit else events
 
     def actor_names(self) -> list[str]:
         """Names of the workflow actors currently alive."""
         self._check_open()
-        names: list[str] = ray.get(self._broker.actor_names.remote())
+        names: list[str] = self._gathered("actor_names")
         return names
+
+    def _gathered(self, method: str, *args: Any) -> list[Any]:
+        """Every shard's answer to ``method``, one list."""
+        parts = ray.get([getattr(b, method).remote(*args) for b in self._brokers])
+        return [item for part in parts for item in part]
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -397,8 +460,9 @@ class ArvoRuntime:
             return
         self._closed = True
         with contextlib.suppress(Exception):
-            ray.get(self._broker.shutdown.remote(), timeout=60)
-        ray.kill(self._broker, no_restart=True)
+            ray.get([broker.shutdown.remote() for broker in self._brokers], timeout=60)
+        for broker in self._brokers:
+            ray.kill(broker, no_restart=True)
         if self._owns_memory_actor and isinstance(self.memory, ActorMachineMemory):
             ray.kill(self.memory.actor, no_restart=True)
         if self.telemetry is not None:

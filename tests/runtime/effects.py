@@ -9,6 +9,7 @@ with what a fault-free run needs: each event id handled once.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections import Counter
@@ -121,6 +122,37 @@ class SlowCommits:
 
     async def list_ids(self, prefix: str = "") -> list[str]:
         return list(await self.inner.list_ids(prefix))
+
+
+class UntilWaiting:
+    """A wait for the slow lookup service that ends once ``company`` of its calls wait in
+    their process at the same moment (counted, not timed); ``patience`` seconds end a wait
+    that never gets there, so a failing test fails instead of hanging."""
+
+    def __init__(self, company: int, patience: float = 120.0) -> None:
+        self.company = company
+        self.patience = patience
+        self.reached = False
+
+    async def __call__(self, request: Any) -> None:
+        from arvo_ray.examples.slow_service import waiting_calls
+
+        deadline = time.monotonic() + self.patience
+        while not self.reached and time.monotonic() < deadline:
+            self.reached = waiting_calls() >= self.company  # then every waiting call ends
+            await asyncio.sleep(0.01)
+
+
+class UntilFileExists:
+    """A wait for the slow lookup service: queries named ``hold`` wait until ``path`` exists."""
+
+    def __init__(self, path: str, hold: str = "slow") -> None:
+        self.path = path
+        self.hold = hold
+
+    async def __call__(self, request: Any) -> None:
+        while request.query == self.hold and not os.path.exists(self.path):
+            await asyncio.sleep(0.01)
 
 
 # Ray workers cannot import the test tree: ship these classes by value.

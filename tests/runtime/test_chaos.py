@@ -1,10 +1,10 @@
 """Chaos: SIGKILL every kind of runtime process while the whole number domain runs.
 
-Per scenario (sharded or instance placement, SQLite or Redis memory, default lock TTL and
-recovery interval) two runtimes run side by side: one with the number domain's statechart
+Per scenario (sharded placement on two broker shards or instance placement on one, SQLite or
+Redis memory, default lock TTL and recovery interval) two runtimes run side by side: one with the number domain's statechart
 orchestrators, one with its resumables, v0.0.1 and v0.0.2 of each, including the increment
 service that answers twice and the modifier that stalls on a violation. A killer thread
-SIGKILLs, at the OS level, broker actors (several times), workflow actors (hosts, or live
+SIGKILLs, at the OS level, broker actors (any shard, several times), workflow actors (hosts, or live
 instance actors), the memory actor (SQLite: it serves every memory call) and handler worker
 processes caught mid-task. Every handler execution is written to a ledger first, so doubled
 side effects are counted. Then:
@@ -58,6 +58,7 @@ from arvo_ray.examples.number_domain import (
 from arvo_ray.memory import IMachineMemory, RedisMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Instance, RunResult, Sharded, WorkflowStalledError
 from arvo_ray.runtime._memory_actor import start_memory_actor
+from arvo_ray.runtime._routing import broker_name
 
 from .effects import EffectLedger, counted
 
@@ -242,7 +243,9 @@ class Killer(threading.Thread):
 
     def _kill_broker(self) -> None:
         runtime = self.random.choice(self.runtimes)
-        self._sigkill(self._actor_pid(f"{runtime.name}-broker", runtime.namespace), "broker")
+        shards = [broker_name(runtime.name, i, runtime.brokers) for i in range(runtime.brokers)]
+        name = self.random.choice(shards)
+        self._sigkill(self._actor_pid(name, runtime.namespace), "broker")
 
     def _kill_workflow(self) -> None:
         runtime = self.random.choice(self.runtimes)
@@ -360,7 +363,9 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
             ArvoRuntime(
                 handlers=counted(domain.handlers, ledger),
                 workflows=domain.workflows,
-                placement=Sharded() if placement == "sharded" else Instance(max_live=32),
+                placement=Sharded(num_hosts=1) if placement == "sharded" else Instance(max_live=32),
+                # Sharded chains cross between two broker shards; instance ones keep one broker.
+                brokers=2 if placement == "sharded" else 1,
                 memory=memories[index],
                 name=f"chaos-{index}-{uuid.uuid4().hex[:6]}",
                 namespace="arvo-tests",
