@@ -37,9 +37,11 @@ NAMESPACE = "arvo-multinode"
 
 
 def _shards(runtime: ArvoRuntime) -> list[Any]:
-    names = [runtime.name + "-broker"] if runtime.brokers == 1 else [
-        f"{runtime.name}-broker-{index}" for index in range(runtime.brokers)
-    ]
+    names = (
+        [runtime.name + "-broker"]
+        if runtime.brokers == 1
+        else [f"{runtime.name}-broker-{index}" for index in range(runtime.brokers)]
+    )
     return [ray.get_actor(name, namespace=NAMESPACE) for name in names]
 
 
