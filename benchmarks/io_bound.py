@@ -56,7 +56,8 @@ def measure(runtime: ArvoRuntime, label: str, events: list[Any], seconds: float)
         )
         wall = time.perf_counter() - started
     answered = sum(
-        r.final is not None and r.final.data.get("answer", "").startswith("Q") for r in results
+        r.final is not None and r.final.data.get("answer") == event.data["query"].upper()
+        for event, r in zip(events, results, strict=True)
     )
     latencies = sorted(r.seconds for r in results)
     figures = {

@@ -53,7 +53,7 @@ def role(pid: int, cmdline: str) -> str:
         return "driver"
     title = cmdline.split(" ", 1)[0]
     if title.startswith("ray::"):
-        name = title[5:]
+        name = title[5:].split(".", 1)[0]  # an actor running a method shows "Class.method"
         if name in ("IDLE", "run_handler_batch") or name.startswith("IDLE"):
             return "handler task workers"
         return name

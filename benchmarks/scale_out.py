@@ -4,12 +4,13 @@
     python benchmarks/scale_out.py --workflows 600 --brokers 1 2    # smaller
 
 **Cluster.** Starts the local multi-node cluster of ``cluster/local_cluster.sh`` (a head and
-two 1-CPU worker nodes on this machine), runs increment orchestrations (5 event hops each) on
-the sharded placement with the host actors on the worker nodes and the default memory (a
-SQLite memory actor on the head node), once per broker count k. For every Ray process it
-reads the CPU time from ``/proc`` before and after, and prints CPU-ms per hop by role, the
-busiest single actor's CPU-ms per hop, and the **structural ceiling** 1000 / that figure in
-hops/s: what the busiest single actor allows, however many nodes do the rest.
+two 1-CPU worker nodes on this machine) and runs increment orchestrations (6 event hops each)
+on the sharded placement with the host actors on the worker nodes: first with the default
+memory (a SQLite memory actor on the head node) and one broker, then with Redis (the memory
+for many nodes: no actor serves it) once per broker count k. For every Ray process (and the
+redis-server) it reads the CPU time from ``/proc`` before and after, and prints CPU-ms per hop
+by role, the busiest single actor's CPU-ms per hop, and the **structural ceiling** 1000 / that
+figure in hops/s: what the busiest single actor allows, however many nodes do the rest.
 
 **One node.** A local Ray of 2 CPUs with default settings (one broker, sharded placement):
 total CPU-ms per hop, and event hops/s alternating with the raw-Ray baseline of
@@ -34,10 +35,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray
+from memory import redis_server  # benchmarks/memory.py
 from procs import cpu_seconds, ray_processes, role  # benchmarks/procs.py
 from ray_runtime import baseline, init_events  # benchmarks/ray_runtime.py
 
 from arvo_ray.examples.number_domain import SQLiteKeyValueStore, build_number_domain
+from arvo_ray.memory import RedisMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Sharded
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,18 +74,33 @@ def run_workflows(runtime: ArvoRuntime, count: int, offset: int) -> tuple[int, f
     return runtime.stats()["events_routed"] - before, elapsed
 
 
+def _redis_pids() -> dict[int, str]:
+    return {pid: "redis-server" for pid, line in _all_processes().items() if "redis-server" in line}
+
+
+def _all_processes() -> dict[int, str]:
+    found = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+    return found
+
+
 def cpu_profile(runtime: ArvoRuntime, count: int, offset: int) -> dict[str, Any]:
-    """CPU seconds of every Ray process over one run, by role and by actor process."""
-    processes = ray_processes()
+    """CPU seconds of every Ray process (and redis-server) over one run, by role and by actor."""
+    processes = {**ray_processes(), **_redis_pids()}
     start = cpu_seconds(list(processes))
     hops, elapsed = run_workflows(runtime, count, offset)
-    processes = {**processes, **ray_processes()}  # task workers may have started meanwhile
+    processes = {**processes, **ray_processes(), **_redis_pids()}  # new task workers too
     end = cpu_seconds(list(processes))
     by_role: dict[str, float] = defaultdict(float)
     by_actor: dict[int, tuple[str, float]] = {}
     for pid, used in end.items():
         spent = used - start.get(pid, 0.0)
-        name = role(pid, processes[pid])
+        name = "redis-server" if "redis-server" in processes[pid] else role(pid, processes[pid])
         by_role[name] += spent
         if name in ACTORS:
             by_actor[pid] = (name, spent)
@@ -126,23 +144,27 @@ def cluster_part(args: argparse.Namespace) -> None:
         nodes = [n for n in ray.nodes() if n["Alive"]]  # type: ignore[no-untyped-call]
         print(
             f"Ray {ray.__version__}: {len(nodes)} nodes (head with no CPU, 2 workers of 1 CPU), "
-            f"{args.workflows:,} increment orchestrations per k; hosts on the worker nodes, "
-            "SQLite memory actor on the head node"
+            f"{args.workflows:,} increment orchestrations per run; hosts on the worker nodes"
         )
-        ceilings: dict[int, float] = {}
-        for k in args.brokers:
+
+        def profiled(label: str, **options: Any) -> float:
             runtime = domain_runtime(
-                folder,
-                f"scale-k{k}",
-                brokers=k,
-                placement=Sharded(num_hosts=2, host_options=WORKERS),
+                folder, label, placement=Sharded(num_hosts=2, host_options=WORKERS), **options
             )
             try:
                 run_workflows(runtime, 200, 10_000)  # warm-up
                 profile = cpu_profile(runtime, args.workflows, 0)
             finally:
                 runtime.shutdown()
-            ceilings[k] = print_profile(f"k = {k} broker{'s' if k > 1 else ''}", profile)
+            return print_profile(label, profile)
+
+        profiled("default memory (SQLite memory actor on the head node), k = 1", brokers=1)
+        ceilings: dict[int, float] = {}
+        with redis_server(None) as url:
+            assert url is not None, "the k sweep needs redis-server"
+            for k in args.brokers:
+                memory = RedisMachineMemory(url, prefix=f"scale-k{k}")
+                ceilings[k] = profiled(f"Redis memory, k = {k}", brokers=k, memory=memory)
         first = min(ceilings)
         for k, ceiling in ceilings.items():
             if k != first:
@@ -161,7 +183,7 @@ def one_node_part(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="arvo-scale-one-"))
     runtime = domain_runtime(folder, "one-node", placement="sharded")
     print(
-        f"\none node, 2 CPUs, defaults (brokers={runtime.brokers}, Sharded(num_hosts=2)), "
+        f"\none node, 2 CPUs, defaults (brokers={getattr(runtime, 'brokers', 1)}, Sharded(num_hosts=2)), "
         f"{args.workflows:,} increment orchestrations per run, median of {args.repeat}"
     )
     try:

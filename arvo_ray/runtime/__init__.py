@@ -1,4 +1,4 @@
-"""The Ray runtime: handler tasks, workflow actors, the broker actor and ``ArvoRuntime``.
+"""The Ray runtime: handler tasks and executors, workflow actors, broker actors and ``ArvoRuntime``.
 
 This is the only package that imports ``ray``; it places the pure core onto tasks and actors
 and never re-decides a rule of it.

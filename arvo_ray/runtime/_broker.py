@@ -269,9 +269,10 @@ class BrokerActor:
         try:
             await self._route(event, run, top=True)
             result.final = run.answer_to(event.source)
-            key = answer_key(event, self.routes.workflows)
-            if result.final is None and key is not None and self._cut(result):
-                result.final = await self._answer_of(event, key, run)
+            if result.final is None and self._cut(result):
+                key = answer_key(event, self.routes.workflows)
+                if key is not None:
+                    result.final = await self._answer_of(event, key, run)
         finally:
             counters["runs_active"] -= 1
         result.seconds = time.perf_counter() - started

@@ -32,8 +32,10 @@ def _task_sender(
 ) -> Callable[[list[ArvoEvent]], Awaitable[list[StepOutcome]]]:
     """Send a batch of events to a task of the handler ``box`` holds (shipped once)."""
 
+    task = run_handler_batch.options(**options)  # once: options() builds a new wrapper
+
     def send(events: list[ArvoEvent]) -> Awaitable[list[StepOutcome]]:
-        return run_handler_batch.options(**options).remote(box, events, telemetry)  # type: ignore[no-any-return]
+        return task.remote(box, events, telemetry)  # type: ignore[no-any-return]
 
     return send
 
