@@ -10,10 +10,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _report(stdout: str) -> dict[str, Any]:
+    """The check's JSON report (Ray may print log lines around it)."""
+    report, _ = json.JSONDecoder().raw_decode(stdout, stdout.index("{"))
+    assert isinstance(report, dict)
+    return report
 
 
 @pytest.mark.slow
@@ -47,7 +55,7 @@ def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shar
             timeout=600,
         )
         assert check.returncode == 0, check.stdout + check.stderr
-        report = json.loads(check.stdout[check.stdout.index("{") :])
+        report = _report(check.stdout)
         assert report["correct"] == 50
         assert report["brokers"] == 3  # one broker shard per node by default
         assert {w for names in report["hosts"].values() for w in names} == {"worker_a", "worker_b"}
@@ -65,7 +73,7 @@ def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shar
             timeout=900,
         )
         assert check.returncode == 0, check.stdout + check.stderr
-        report = json.loads(check.stdout[check.stdout.index("{") :])
+        report = _report(check.stdout)
         assert report["correct"] == 150 and report["shard_restarted"]
         assert report["duplicate_outputs"] == 0 and report["left_in_outboxes"] == 0
         assert min(report["runs_per_shard"]) > 0 and report["handed_between_shards"] > 0
