@@ -168,6 +168,13 @@ class SimpleMachineMemory(BaseMachineMemory):
         with self._store.mutex:
             return sorted(i for i in self._store.records if i.startswith(prefix))
 
+    async def list_outboxes(self) -> dict[str, list[dict[str, Any]]]:
+        """Id → outbox items of every record whose outbox is not empty, sorted by id."""
+        with self._store.mutex:
+            texts = sorted((i, entry.text) for i, entry in self._store.records.items())
+        found = {i: _json.loads(text).get("outbox") for i, text in texts if '"outbox"' in text}
+        return {i: items for i, items in found.items() if isinstance(items, list) and items}
+
     async def locks(self) -> list[LockInfo]:
         """Every recorded lock, sorted by id; lapsed ones are flagged ``expired``."""
         with self._store.mutex:

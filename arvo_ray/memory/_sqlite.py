@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -354,6 +355,20 @@ class SQLiteMachineMemory(BaseMachineMemory):
             ).fetchall(),
         )
         return [row[0] for row in rows]
+
+    async def list_outboxes(self) -> dict[str, list[dict[str, Any]]]:
+        """Id → outbox items of every record whose outbox is not empty, in one query: what a
+        recovery sweep needs, without reading (and decoding) every record."""
+        rows = await self._retrying(
+            "list_outboxes",
+            None,
+            lambda conn: conn.execute(
+                "SELECT id, json_extract(data, '$.outbox') FROM arvo_machine_records"
+                " WHERE json_type(data, '$.outbox') = 'array'"
+                " AND json_array_length(data, '$.outbox') > 0 ORDER BY id"
+            ).fetchall(),
+        )
+        return {id: json.loads(items) for id, items in rows}
 
     async def locks(self) -> list[LockInfo]:
         """Every recorded lock, sorted by id; lapsed ones are flagged ``expired``."""

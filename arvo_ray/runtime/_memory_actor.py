@@ -217,6 +217,9 @@ class ActorMachineMemory:
     async def list_ids(self, prefix: str = "") -> list[str]:
         return await self._call("list_ids", prefix)  # type: ignore[no-any-return]
 
+    async def list_outboxes(self) -> dict[str, list[dict[str, Any]]]:
+        return await self._call("list_outboxes")  # type: ignore[no-any-return]
+
     async def locks(self) -> list[Any]:
         return await self._call("locks")  # type: ignore[no-any-return]
 

@@ -29,6 +29,25 @@ def _event_age_origin(time_text: Any) -> float:
         return 0.0
 
 
+async def _outboxes(
+    memory: IMachineMemory, owns: Callable[[str], bool]
+) -> dict[str, list[dict[str, Any]]]:
+    """Producer → outbox items of the non-empty outboxes of ``owns``'d workflows: in one call
+    where the memory lists outboxes (SQLite, the memory actor), else a read per record."""
+    list_outboxes = getattr(memory, "list_outboxes", None)
+    if list_outboxes is not None:
+        listed: dict[str, list[dict[str, Any]]] = await list_outboxes()
+        return {subject: items for subject, items in listed.items() if owns(subject)}
+    list_ids = getattr(memory, "list_ids", None)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for subject in await list_ids() if list_ids is not None else []:
+        if owns(subject):
+            items = (await memory.read(subject) or {}).get("outbox") or []
+            if items:
+                found[subject] = items
+    return found
+
+
 async def sweep_outboxes(
     memory: IMachineMemory,
     *,
@@ -43,16 +62,10 @@ async def sweep_outboxes(
     pending); ``handed_on`` ones were delivered but their acknowledgement was not written
     (the check may acknowledge them). Memories that cannot list their records are not swept.
     """
-    list_ids = getattr(memory, "list_ids", None)
-    if list_ids is None:
-        return []
     now = time.time()
     lost: list[tuple[str, ArvoEvent]] = []
-    for subject in await list_ids():
-        if not owns(subject):
-            continue
-        record = await memory.read(subject)
-        for item in (record or {}).get("outbox") or []:
+    for subject, outbox in (await _outboxes(memory, owns)).items():
+        for item in outbox:
             data = item["event"]
             if in_hand(subject, data) or handed_on(subject, data):
                 continue
