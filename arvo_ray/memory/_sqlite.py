@@ -1,12 +1,10 @@
 """``SQLiteMachineMemory``: the embedded, durable default, shared by all processes of one machine.
 
 One SQLite file in WAL mode holds two tables: ``arvo_machine_records`` (id, JSON text, version,
-digest of the canonical JSON or ``''`` until someone needs it, updated_at) and
-``arvo_machine_locks`` (id, owner, expires_at). Every write is one ``BEGIN IMMEDIATE``
-transaction that checks the lock (fencing), then compare-and-sets: the stored text equals the
-expected record's text (the common case: the writer read it), or else their canonical digests
-are equal. Concurrent writers in any number of processes serialise on SQLite's write lock and
-exactly one wins per version.
+digest of the canonical JSON, updated_at) and ``arvo_machine_locks`` (id, owner, expires_at).
+Every write is one ``BEGIN IMMEDIATE`` transaction that checks the lock (fencing) and the digest
+(compare-and-set) and then writes, so concurrent writers in any number of processes serialise on
+SQLite's write lock and exactly one wins per version.
 
 Why the async methods call ``sqlite3`` directly instead of hopping to a thread: each call is a
 single short transaction on a local file (well under a millisecond), and a thread hop would cost
@@ -209,19 +207,9 @@ class SQLiteMachineMemory(BaseMachineMemory):
         _json.check_id(id, "write")
         _json.check_data(id, data)
         text = _json.dumps(id, data)
-        prev_text = None if prev is None else _json.dumps(id, prev)
+        new_digest = _json.digest(id, data)
+        prev_digest = None if prev is None else _json.digest(id, prev)
         expects_lock = id in self._held
-
-        def same_as_prev(conn: sqlite3.Connection) -> bool:
-            """The stored record is ``prev`` as a JSON value, though its text differs (key order)."""
-            assert prev is not None
-            row = conn.execute(
-                "SELECT data, digest FROM arvo_machine_records WHERE id = ?", (id,)
-            ).fetchone()
-            if row is None:
-                return False
-            stored = row[1] or _json.digest(id, _json.loads(row[0]))
-            return bool(stored == _json.digest(id, prev))
 
         def transaction(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN IMMEDIATE")
@@ -239,22 +227,18 @@ class SQLiteMachineMemory(BaseMachineMemory):
                     now=now,
                     lock_ttl=self._lock_ttl,
                 )
-                if prev_text is None:
+                if prev_digest is None:
                     changed = conn.execute(
                         "INSERT INTO arvo_machine_records (id, data, version, digest, updated_at)"
-                        " VALUES (?, ?, 1, '', ?) ON CONFLICT (id) DO NOTHING",
-                        (id, text, now),
+                        " VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING",
+                        (id, text, new_digest, now),
                     ).rowcount
                 else:
-                    update = (
-                        "UPDATE arvo_machine_records SET data = ?, version = version + 1,"
-                        " digest = '', updated_at = ? WHERE id = ?"
-                    )
                     changed = conn.execute(
-                        update + " AND data = ?", (text, now, id, prev_text)
+                        "UPDATE arvo_machine_records SET data = ?, version = version + 1,"
+                        " digest = ?, updated_at = ? WHERE id = ? AND digest = ?",
+                        (text, new_digest, now, id, prev_digest),
                     ).rowcount
-                    if changed != 1 and same_as_prev(conn):
-                        changed = conn.execute(update, (text, now, id)).rowcount
                 if changed != 1:
                     row = conn.execute(
                         "SELECT version FROM arvo_machine_records WHERE id = ?", (id,)
@@ -422,14 +406,12 @@ class SQLiteMachineMemory(BaseMachineMemory):
             "read_meta",
             id,
             lambda conn: conn.execute(
-                "SELECT version, updated_at, digest, data FROM arvo_machine_records WHERE id = ?",
-                (id,),
+                "SELECT version, updated_at, digest FROM arvo_machine_records WHERE id = ?", (id,)
             ).fetchone(),
         )
         if row is None:
             return None
-        digest = row[2] or _json.digest(id, _json.loads(row[3]))
-        return RecordMeta(version=row[0], updated_at=row[1], digest=digest)
+        return RecordMeta(version=row[0], updated_at=row[1], digest=row[2])
 
     # -- lifecycle -------------------------------------------------------------------------
 
