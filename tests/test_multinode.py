@@ -17,9 +17,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _report(stdout: str) -> dict[str, Any]:
-    """The check's JSON report (Ray may print log lines around it)."""
-    report, _ = json.JSONDecoder().raw_decode(stdout, stdout.index("{"))
+def _check(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run cluster/multinode_check.py; it must pass. Its JSON report (Ray may print log lines
+    around it)."""
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "cluster" / "multinode_check.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    report, _ = json.JSONDecoder().raw_decode(check.stdout, check.stdout.index("{"))
     assert isinstance(report, dict)
     return report
 
@@ -47,33 +56,15 @@ def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shar
         assert started.returncode == 0, started.stderr
         address = started.stdout.strip().splitlines()[-1]
         assert address == f"127.0.0.1:{port}"
-        check = subprocess.run(
-            [sys.executable, str(ROOT / "cluster" / "multinode_check.py"), "--workflows", "50"],
-            env={**env, "RAY_ADDRESS": address},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert check.returncode == 0, check.stdout + check.stderr
-        report = _report(check.stdout)
+        report = _check({**env, "RAY_ADDRESS": address}, "--workflows", "50")
         assert report["correct"] == 50
         assert report["brokers"] == 3  # one broker shard per node by default
         assert {w for names in report["hosts"].values() for w in names} == {"worker_a", "worker_b"}
 
         # Two shards carry the chains; one is SIGKILLed mid-run: nothing lost or doubled.
-        check = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "cluster" / "multinode_check.py"),
-                *("--workflows", "150", "--brokers", "2", "--kill-shard"),
-            ],
-            env={**env, "RAY_ADDRESS": address},
-            capture_output=True,
-            text=True,
-            timeout=900,
+        report = _check(
+            {**env, "RAY_ADDRESS": address}, "--workflows", "150", "--brokers", "2", "--kill-shard"
         )
-        assert check.returncode == 0, check.stdout + check.stderr
-        report = _report(check.stdout)
         assert report["correct"] == 150 and report["shard_restarted"]
         assert report["duplicate_outputs"] == 0 and report["left_in_outboxes"] == 0
         assert min(report["runs_per_shard"]) > 0 and report["handed_between_shards"] > 0

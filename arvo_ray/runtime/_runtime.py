@@ -63,13 +63,13 @@ def _alive_nodes() -> list[str]:
     return sorted(alive, key=lambda node: node != here)
 
 
-def _start_brokers(config: BrokerConfig) -> list[Any]:
+def _start_brokers(config: BrokerConfig, nodes: list[str]) -> list[Any]:
     """The runtime's broker shards, shard ``i`` on node ``i`` (soft: anywhere if it is gone),
     each found again when a runtime of that name already runs.
 
     Ray's handle types do not describe actor methods, so the handles are used untyped.
     """
-    nodes = _alive_nodes() if config.brokers > 1 else []
+    nodes = nodes if config.brokers > 1 else []  # one broker needs no affinity
     return [
         named_actor(
             BrokerActor,
@@ -236,7 +236,8 @@ class ArvoRuntime:
         ):
             raise ValueError(f"brokers must be a positive int, got {brokers!r}")
         self._started_ray = self._connect_ray(address, ray_init_options)
-        self.brokers = brokers or max(1, len(_alive_nodes()))
+        nodes = _alive_nodes()
+        self.brokers = brokers or max(1, len(nodes))
         self.memory, self.memory_path = self._open_memory(memory, sqlite_path)
         self._brokers = _start_brokers(
             BrokerConfig(
@@ -256,7 +257,8 @@ class ArvoRuntime:
                 retry_window=retry_window,
                 outbox=outbox,
                 telemetry=telemetry,
-            )
+            ),
+            nodes,
         )
         self.topics: dict[str, list[str]] = ray.get(
             [broker.ready.remote() for broker in self._brokers]
