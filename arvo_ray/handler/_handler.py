@@ -254,6 +254,30 @@ class ArvoEventHandler:
             )
         return version
 
+    def check_input(self, event: ArvoEvent) -> None:
+        """Raise the violation :meth:`execute` would raise for ``event`` before running
+        anything, so a gateway can refuse bad input at the door.
+
+        Raises:
+            ConfigViolation: the event type or contract version is not this handler's.
+            ContractViolation: the dataschema names another contract, or the data does not
+                fit the contract version.
+        """
+        self._checked_input(event)
+
+    def _checked_input(self, event: ArvoEvent) -> tuple[_Version, BaseModel]:
+        version = self._resolve_version(event)
+        try:
+            return version, version.contract.accepts.schema.model_validate(event.data)
+        except ValidationError as exc:
+            raise ContractViolation(
+                f"Input event payload validation failed: {format_validation_error(exc)}",
+                metadata={
+                    "event_id": event.id,
+                    "errors": exc.errors(include_url=False, include_context=False),
+                },
+            ) from exc
+
     @observed_execution
     async def execute(
         self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
@@ -271,17 +295,7 @@ class ArvoEventHandler:
             event=event,
             otel_inherit=otel_inherit,
         ) as span:
-            version = self._resolve_version(event)
-            try:
-                data = version.contract.accepts.schema.model_validate(event.data)
-            except ValidationError as exc:
-                raise ContractViolation(
-                    f"Input event payload validation failed: {format_validation_error(exc)}",
-                    metadata={
-                        "event_id": event.id,
-                        "errors": exc.errors(include_url=False, include_context=False),
-                    },
-                ) from exc
+            version, data = self._checked_input(event)
             headers = span_headers(span)
             try:
                 result = version.function(

@@ -10,8 +10,9 @@ from typing import Any
 
 from arvo_ray import _display
 from arvo_ray.core import ArvoEvent
+from arvo_ray.telemetry import merge_metrics, summarize_metrics
 
-__all__ = ["RuntimeStats", "StepOutcome"]
+__all__ = ["RuntimeStats", "StepOutcome", "added_up"]
 
 
 @dataclass(slots=True)
@@ -71,3 +72,19 @@ class RuntimeStats(dict[str, Any]):
 
     def _repr_html_(self) -> str:
         return _display.stats_html(self)
+
+
+def added_up(shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """One view of the shards' stats: numbers added up (peaks too: an upper bound), the rest
+    as the first shard says, metrics merged and summarised."""
+    total: dict[str, Any] = {}
+    for stats in shards:
+        for key, value in stats.items():
+            if key == "metrics":
+                continue
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+            else:
+                total.setdefault(key, value)
+    metrics = merge_metrics([s["metrics"] for s in shards if s.get("metrics")])
+    return {**({"metrics": summarize_metrics(metrics)} if metrics else {}), **total}

@@ -34,7 +34,7 @@ from arvo_ray.runtime._answers import answer_subject
 from arvo_ray.runtime._broker import BrokerActor
 from arvo_ray.runtime._config import BrokerConfig, Placement, placement_of
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
-from arvo_ray.runtime._outcome import RuntimeStats
+from arvo_ray.runtime._outcome import RuntimeStats, added_up
 from arvo_ray.runtime._routing import broker_name, shard_of
 from arvo_ray.runtime._spawn import named_actor, near
 from arvo_ray.runtime._sync import run_sync
@@ -42,8 +42,6 @@ from arvo_ray.telemetry import (
     TelemetryConfig,
     flush_telemetry,
     install_telemetry,
-    merge_metrics,
-    summarize_metrics,
 )
 from arvo_ray.workflow import WorkflowHandler
 
@@ -83,22 +81,6 @@ def _start_brokers(config: BrokerConfig, nodes: list[str]) -> list[Any]:
         ).remote(config, index)
         for index in range(config.brokers)
     ]
-
-
-def _added_up(shards: list[dict[str, Any]]) -> dict[str, Any]:
-    """One view of the shards' stats: numbers added up (peaks too: an upper bound), the rest
-    as the first shard says, metrics merged and summarised."""
-    total: dict[str, Any] = {}
-    for stats in shards:
-        for key, value in stats.items():
-            if key == "metrics":
-                continue
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                total[key] = total.get(key, 0) + value
-            else:
-                total.setdefault(key, value)
-    metrics = merge_metrics([s["metrics"] for s in shards if s.get("metrics")])
-    return {**({"metrics": summarize_metrics(metrics)} if metrics else {}), **total}
 
 
 def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
@@ -263,6 +245,8 @@ class ArvoRuntime:
         self.topics: dict[str, list[str]] = ray.get(
             [broker.ready.remote() for broker in self._brokers]
         )[0]
+        self._receivers = [*handler_list, *workflow_list]
+        self._ingress: str | None = None
         self._closed = False
 
     def _connect_ray(self, address: str | None, options: Mapping[str, Any] | None) -> bool:
@@ -398,6 +382,87 @@ class ArvoRuntime:
                 bar.close()
         return [r for r in results if r is not None]
 
+    # -- HTTP ingress ----------------------------------------------------------------------------
+
+    def start_ingress(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        route_prefix: str = "/",
+        token: str | None = None,
+        replicas: int = 1,
+        max_body_bytes: int = 1 << 20,
+        max_batch: int = 1000,
+        max_concurrent_requests: int = 1000,
+        recovery_interval: float = 30.0,
+        recovery_age: float = 60.0,
+    ) -> str:
+        """Take CloudEvents over HTTP (Ray Serve) into this runtime; returns the base URL.
+
+        ``POST {url}events`` takes structured, binary and batched CloudEvents and answers
+        ``202`` once they are stored in the runtime's memory (so they survive any crash, and a
+        repeated id has no second effect); ``?wait=<seconds>`` answers with the final event.
+        Bad input gets a 4xx naming the problem, and nothing of the request is accepted. See
+        :mod:`arvo_ray.runtime._ingress` for every route.
+
+        Args:
+            host, port: Where Ray Serve's HTTP proxy listens (Serve's settings are cluster-wide:
+                the first ingress on a cluster decides them).
+            route_prefix: Path prefix of the routes.
+            token: Bearer token every request must carry (``Authorization: Bearer ...``);
+                never logged.
+            replicas: Serve replicas of the ingress (they spread over the cluster).
+            max_body_bytes: Larger bodies get a 413.
+            max_batch: Most events in one batched request.
+            max_concurrent_requests: Requests one replica serves at once (waits included).
+            recovery_interval, recovery_age: How often, and after how long, accepted events
+                whose chain a crash cut short are sent again.
+
+        Raises:
+            ImportError: Ray Serve is not installed (``pip install "arvo-ray[serve]"``).
+        """
+        self._check_open()
+        try:
+            from ray import serve
+        except ImportError as error:
+            raise ImportError(
+                'The HTTP ingress runs on Ray Serve: pip install "arvo-ray[serve]"'
+            ) from error
+        from arvo_ray.runtime._ingress import EventIngress, IngressSettings
+
+        settings = IngressSettings(
+            runtime=self.name,
+            namespace=self.namespace,
+            brokers=self.brokers,
+            receivers=self._receivers,
+            memory=self.memory,
+            token=token,
+            max_body_bytes=max_body_bytes,
+            max_batch=max_batch,
+            recovery_interval=recovery_interval,
+            recovery_age=recovery_age,
+        )
+        serve.start(http_options={"host": host, "port": port})
+        deployment = serve.deployment(
+            name="EventIngress",
+            num_replicas=replicas,
+            max_ongoing_requests=max_concurrent_requests,
+            ray_actor_options={"num_cpus": 0},
+        )(EventIngress)
+        serve.run(deployment.bind(settings), name=self._ingress_app, route_prefix=route_prefix)
+        self._ingress = f"http://{host}:{port}{route_prefix.rstrip('/')}/"
+        return self._ingress
+
+    @property
+    def _ingress_app(self) -> str:
+        return f"{self.name}-ingress"
+
+    @property
+    def ingress_url(self) -> str | None:
+        """The base URL of this runtime's HTTP ingress, if :meth:`start_ingress` ran."""
+        return self._ingress
+
     # -- inspection ----------------------------------------------------------------------------
 
     def record(self, subject: str) -> WorkflowRecord | None:
@@ -416,7 +481,7 @@ class ArvoRuntime:
         A plain ``dict`` (:class:`RuntimeStats` only adds a Jupyter table view).
         """
         self._check_open()
-        stats = RuntimeStats(_added_up(ray.get([b.stats.remote() for b in self._brokers])))
+        stats = RuntimeStats(added_up(ray.get([b.stats.remote() for b in self._brokers])))
         stats["brokers"] = self.brokers
         stats["name"] = self.name
         stats["memory"] = str(self.memory_path) if self.memory_path else repr(self.memory)
@@ -461,6 +526,11 @@ class ArvoRuntime:
         if self._closed:
             return
         self._closed = True
+        if self._ingress is not None:
+            from ray import serve
+
+            with contextlib.suppress(Exception):
+                serve.delete(self._ingress_app)
         with contextlib.suppress(Exception):
             ray.get([broker.shutdown.remote() for broker in self._brokers], timeout=60)
         for broker in self._brokers:

@@ -213,6 +213,11 @@ class WorkflowHandler(ABC):
     async def _run(self, step: StepInput) -> StepOutput:
         """Run the workflow logic for one event (may raise; violations propagate)."""
 
+    @abstractmethod
+    def check_input(self, event: ArvoEvent) -> None:
+        """Raise the violation a step would raise for ``event`` before touching any state
+        (so a gateway can refuse bad input at the door)."""
+
     @staticmethod
     def _default_domains(
         given: Mapping[str, Sequence[DomainSpec]] | None,

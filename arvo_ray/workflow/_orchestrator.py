@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from arvo_ray.core import (
     ArvoEvent,
+    ArvoOrchestrationSubject,
     ConfigViolation,
     VersionedArvoContract,
 )
+from arvo_ray.core.kit import InputValidation
 from arvo_ray.core.otel import ArvoExecutionSpanKind
 from arvo_ray.handler import DomainSpec
 from arvo_ray.handler.kit import normalize_outputs
@@ -124,11 +126,21 @@ class ArvoOrchestrator(WorkflowHandler):
         versions = [m.version for m in self.machines]
         return f"ArvoOrchestrator(source={self.source!r}, versions={versions!r})"
 
-    async def _run(self, step: StepInput) -> StepOutput:
-        event = step.event
+    def check_input(self, event: ArvoEvent) -> None:
+        """Raise the violation a step would raise for ``event`` before touching any state: no
+        machine for the subject's version, or an event its contracts do not accept.
+
+        Raises:
+            InvalidSubjectError: the subject is not an orchestration subject.
+            ConfigViolation: no machine or contract of this orchestrator takes the event.
+            ContractViolation: the dataschema or the data does not fit.
+        """
+        self._validated(event)
+
+    def _validated(self, event: ArvoEvent) -> tuple[ArvoMachine, InputValidation]:
         machine = self.registry.resolve(event)
         if machine is None:
-            orchestrator = step.subject["orchestrator"]
+            orchestrator = ArvoOrchestrationSubject.parse(event.subject)["orchestrator"]
             raise ConfigViolation(
                 "Machine resolution failed: No machine found matching orchestrator "
                 f"name='{orchestrator['name']}' and version='{orchestrator['version']}'.",
@@ -136,6 +148,11 @@ class ArvoOrchestrator(WorkflowHandler):
             )
         validation = machine.validate_input(event)
         validation.raise_unless_valid(event, "machine")
+        return machine, validation
+
+    async def _run(self, step: StepInput) -> StepOutput:
+        event = step.event
+        machine, validation = self._validated(event)
         previous = step.record.get("state") if step.record else None
         result = execute_machine(machine, previous, event, validation.data)
         snapshot = result.state

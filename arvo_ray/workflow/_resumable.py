@@ -25,11 +25,12 @@ from pydantic import BaseModel
 from arvo_ray.core import (
     ArvoContract,
     ArvoEvent,
+    ArvoOrchestrationSubject,
     ConfigViolation,
     VersionedArvoContract,
     is_orchestrator_contract,
 )
-from arvo_ray.core.kit import validate_input, validate_services
+from arvo_ray.core.kit import InputValidation, validate_input, validate_services
 from arvo_ray.core.otel import ArvoExecutionSpanKind
 from arvo_ray.handler import DomainSpec
 from arvo_ray.handler.kit import normalize_outputs
@@ -258,19 +259,37 @@ class ArvoResumable(WorkflowHandler):
     def __repr__(self) -> str:
         return f"ArvoResumable(source={self.source!r}, versions={list(self.handler)!r})"
 
-    async def _run(self, step: StepInput) -> StepOutput:
-        event = step.event
-        version = step.subject["orchestrator"]["version"]
+    def check_input(self, event: ArvoEvent) -> None:
+        """Raise the violation a step would raise for ``event`` before touching any state: no
+        function for the subject's version, or an event its contracts do not accept.
+
+        Raises:
+            InvalidSubjectError: the subject is not an orchestration subject.
+            ConfigViolation: no function or contract of this resumable takes the event.
+            ContractViolation: the dataschema or the data does not fit.
+        """
+        self._validated(event, ArvoOrchestrationSubject.parse(event.subject))
+
+    def _validated(
+        self, event: ArvoEvent, subject: Mapping[str, Any]
+    ) -> tuple[ResumableFunction, InputValidation]:
+        version = subject["orchestrator"]["version"]
         function = self.handler.get(version)
         if function is None:
             raise ConfigViolation(
                 "Handler resolution failed: No handler found matching orchestrator "
-                f"name='{step.subject['orchestrator']['name']}' and version='{version}'.",
+                f"name='{subject['orchestrator']['name']}' and version='{version}'.",
                 metadata={"event_id": event.id, "version": version},
             )
-        self_contract, services = self.self_contract, self.services
-        validation = validate_input(event, self_contract, services)
+        validation = validate_input(event, self.self_contract, self.services)
         validation.raise_unless_valid(event, "resumable")
+        return function, validation
+
+    async def _run(self, step: StepInput) -> StepOutput:
+        event = step.event
+        version = step.subject["orchestrator"]["version"]
+        function, validation = self._validated(event, step.subject)
+        self_contract, services = self.self_contract, self.services
         versioned_self = (
             self_contract.version(version) if version in self_contract.versions else self._latest
         )
