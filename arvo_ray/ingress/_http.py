@@ -34,6 +34,8 @@ __all__ = ["IngressError", "events_from_http", "event_to_http"]
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
+REQUIRED = ("id", "source", "specversion", "type", "subject")
+"""CloudEvents' required attributes, and Arvo's ``subject``: an ingress never makes them up."""
 
 
 class IngressError(Exception):
@@ -69,6 +71,9 @@ def _event(value: object, where: str) -> ArvoEvent:
     if not isinstance(value, Mapping):
         raise IngressError(400, f"{where} must be a JSON object, got {type(value).__name__}")
     fields = dict(value)
+    missing = [name for name in REQUIRED if fields.get(name) in (None, "")]
+    if missing:
+        raise IngressError(400, f"{where} lacks the required attribute(s) {', '.join(missing)}")
     if "data_base64" in fields:
         encoded = fields.pop("data_base64")
         if not _is_json(_media_type(fields.get("datacontenttype"))):

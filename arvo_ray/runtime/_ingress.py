@@ -259,7 +259,9 @@ class EventIngress:
         return JSONResponse({"status": "ok", "brokers": len(self._brokers)})
 
     async def _stats(self, request: Request, rest: str) -> Response:
-        shards: list[dict[str, Any]] = await asyncio.gather(*(broker.stats.remote() for broker in self._brokers))
+        shards: list[dict[str, Any]] = await asyncio.gather(
+            *(broker.stats.remote() for broker in self._brokers)
+        )
         stats = added_up(list(shards))
         stats.pop("metrics", None)
         return JSONResponse({"runtime": self.settings.runtime, "ingress": self.counts, **stats})

@@ -75,6 +75,9 @@ class CountingHandler:
     def system_error_schema(self) -> Any:
         return self.inner.system_error_schema
 
+    def check_input(self, event: ArvoEvent) -> None:
+        self.inner.check_input(event)  # type: ignore[attr-defined]
+
     async def execute(
         self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
     ) -> ExecutionResult:

@@ -1,0 +1,75 @@
+"""The inbox: durable acceptance, de-duplication by (source, id), outcomes, stalled chains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arvo_ray.core import ArvoEvent, create_arvo_event_factory
+from arvo_ray.examples.number_domain import increment_contract
+from arvo_ray.ingress import Inbox, inbox_key
+from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
+
+
+@pytest.fixture(params=["simple", "sqlite"])
+def memory(request: pytest.FixtureRequest, tmp_path: Path) -> IMachineMemory:
+    if request.param == "simple":
+        return SimpleMachineMemory()
+    return SQLiteMachineMemory(tmp_path / "inbox.sqlite3")
+
+
+def event(source: str = "com.test.client", id: str = "e-1"):
+    factory = create_arvo_event_factory(increment_contract.version("0.0.1"))
+    return factory.accepts(source=source, id=id, data={"init": 1, "increment": 2})
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_event_is_accepted_once(memory: IMachineMemory) -> None:
+    inbox = Inbox(memory)
+    first = event()
+    assert await inbox.accept(first) is True
+    assert await inbox.accept(event()) is False
+    assert await inbox.accept(event(source="com.other.client")) is True  # identity is (source, id)
+    entry = await inbox.entry(event())
+    assert entry is not None and entry["status"] == "accepted"
+    assert entry["event"] == first.to_dict()
+
+
+async def test_finish_records_the_final_event_once(memory: IMachineMemory) -> None:
+    inbox = Inbox(memory)
+    await inbox.accept(event())
+    final = event(id="answer")
+    await inbox.finish(event(), final)
+    await inbox.finish(event(), None, "ignored: already done")
+    entry = await inbox.entry(event())
+    assert entry is not None
+    assert (entry["status"], entry["error"]) == ("done", None)
+    assert entry["final"] == final.to_dict()
+
+
+async def test_stalled_lists_accepted_events_past_their_age(memory: IMachineMemory) -> None:
+    clock = Clock()
+    inbox = Inbox(memory, clock=clock)
+    await inbox.accept(event(id="old"))
+    clock.now += 50
+    await inbox.accept(event(id="young"))
+    await inbox.accept(event(id="done"))
+    await inbox.finish(event(id="done"), None)
+    clock.now += 20
+    assert [e.id for e in await inbox.stalled(older_than=60)] == ["old"]
+    assert sorted(e.id for e in await inbox.stalled(older_than=10)) == ["old", "young"]
+
+
+def test_keys_cannot_collide_across_sources() -> None:
+    def key(source: str, id: str) -> str:
+        return inbox_key(ArvoEvent.model_construct(source=source, id=id))
+
+    assert key("com.a:b", "c") != key("com.a", "b:c")
