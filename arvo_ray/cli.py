@@ -1,4 +1,4 @@
-"""``arvo-ray``: the command line (demo, inspect, unlock).
+"""``arvo-ray``: the command line (demo, inspect, unlock, serve, send, status, stop).
 
 Only the public API is used here. Ray is imported by the commands that need it, so
 ``arvo-ray --help`` and ``arvo-ray inspect`` stay quick.
@@ -185,6 +185,150 @@ def _unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    from arvo_ray.runtime import load_app, run_service, state_file
+
+    app = load_app(args.app)
+    return run_service(
+        app,
+        name=args.name,
+        host=args.host,
+        port=args.port,
+        token=os.environ.get(args.token_env) or None,
+        state=state_file(args.name, args.state_dir),
+    )
+
+
+def _service_url(args: argparse.Namespace) -> str:
+    """The ingress URL given, else the one the named local service wrote down."""
+    if args.url:
+        return str(args.url).rstrip("/") + "/"
+    from arvo_ray.runtime import state_file
+
+    state = state_file(args.name, args.state_dir)
+    if not state.exists():
+        raise SystemExit(
+            f"arvo-ray: no service {args.name!r} runs here ({state} is missing); give --url"
+        )
+    return str(json.loads(state.read_text())["url"])
+
+
+def _http(
+    args: argparse.Namespace,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    sent = dict(headers or {})
+    token = os.environ.get(args.token_env)
+    if token:
+        sent["authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(
+        _service_url(args) + path, data=body, headers=sent, method=method
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:
+            return int(response.status), response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode("utf-8", "replace")
+    except urllib.error.URLError as error:
+        raise SystemExit(f"arvo-ray: cannot reach {_service_url(args)}: {error.reason}") from None
+
+
+def _send(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        print(f"arvo-ray: {args.file} is not JSON: {error}", file=sys.stderr)
+        return 2
+    batch = isinstance(value, list)
+    content_type = "application/cloudevents-batch+json" if batch else "application/cloudevents+json"
+    query = f"?wait={args.wait}" if args.wait is not None else ""
+    status, body = _http(
+        args, "POST", f"events{query}", text.encode("utf-8"), {"content-type": content_type}
+    )
+    print(body)
+    if status >= 400:
+        print(f"arvo-ray: the service answered {status}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    health_status, health = _http(args, "GET", "healthz")
+    status, body = _http(args, "GET", "stats")
+    if status != 200:
+        print(f"arvo-ray: the service answered {status}: {body}", file=sys.stderr)
+        return 1
+    stats = json.loads(body)
+    ingress = stats.pop("ingress", {})
+    print(
+        f"runtime {stats.pop('runtime', '?')} at {_service_url(args)}: "
+        f"{'healthy' if health_status == 200 else 'UNHEALTHY ' + health}"
+    )
+    print("  ingress: " + ", ".join(f"{key} {value}" for key, value in ingress.items()))
+    for key in (
+        "runs",
+        "runs_active",
+        "events_routed",
+        "errors",
+        "dead_letters",
+        "workflows_finished",
+        "recovered_events",
+    ):
+        if key in stats:
+            print(f"  {key:<20} {stats[key]}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    import signal
+
+    from arvo_ray.runtime import state_file
+
+    state = state_file(args.name, args.state_dir)
+    if not state.exists():
+        print(f"arvo-ray: no service {args.name!r} runs here ({state} is missing)", file=sys.stderr)
+        return 1
+    pid = int(json.loads(state.read_text())["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        state.unlink(missing_ok=True)
+        print(f"arvo-ray: the service {args.name!r} had already exited", file=sys.stderr)
+        return 1
+    deadline = time.monotonic() + args.timeout
+    while state.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if state.exists():
+        print(
+            f"arvo-ray: {args.name!r} (pid {pid}) did not stop within {args.timeout:g} s",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"stopped {args.name!r}")
+    return 0
+
+
+def _service_options(parser: argparse.ArgumentParser, *, url: bool = True) -> None:
+    parser.add_argument("--name", default="arvo-service", help="the service's runtime name")
+    if url:
+        parser.add_argument("--url", help="the ingress URL (default: the local service --name)")
+    parser.add_argument(
+        "--token-env",
+        default="ARVO_RAY_TOKEN",
+        help="environment variable holding the bearer token (default ARVO_RAY_TOKEN)",
+    )
+    parser.add_argument("--state-dir", help="where local services note their URL and pid")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds before giving up")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arvo-ray",
@@ -216,6 +360,25 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("subject")
     unlock.add_argument("--memory", required=True, help="the SQLite memory file")
     unlock.set_defaults(func=_unlock)
+    serve = commands.add_parser(
+        "serve", help="run a runtime as a service taking CloudEvents over HTTP (Ray Serve)"
+    )
+    serve.add_argument("app", help="module:attribute naming the handlers and workflows")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _service_options(serve, url=False)
+    serve.set_defaults(func=_serve)
+    send = commands.add_parser("send", help="post an event (or a JSON array of them)")
+    send.add_argument("file", nargs="?", default="-", help="a JSON file (default: stdin)")
+    send.add_argument("--wait", type=float, help="seconds to wait for the final event")
+    _service_options(send)
+    send.set_defaults(func=_send)
+    status = commands.add_parser("status", help="print a service's health and figures")
+    _service_options(status)
+    status.set_defaults(func=_status)
+    stop = commands.add_parser("stop", help="stop a local service cleanly")
+    _service_options(stop, url=False)
+    stop.set_defaults(func=_stop)
     return parser
 
 

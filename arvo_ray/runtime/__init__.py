@@ -17,6 +17,7 @@ from arvo_ray.runtime._config import Instance, Sharded
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
 from arvo_ray.runtime._outcome import RuntimeStats, StepOutcome
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
+from arvo_ray.runtime._service import ServiceApp, load_app, run_service, state_file
 
 __all__ = [
     "ActorMachineMemory",
@@ -28,11 +29,15 @@ __all__ = [
     "OrphanEventError",
     "RunResult",
     "RuntimeStats",
+    "ServiceApp",
     "Sharded",
     "StepOutcome",
     "WorkflowRecord",
     "WorkflowStalledError",
     "default_memory_path",
+    "load_app",
+    "run_service",
+    "state_file",
 ]
 
 _lazy.set_public_module(__name__, [globals()[name] for name in __all__])

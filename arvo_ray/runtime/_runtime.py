@@ -103,6 +103,24 @@ def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
     )
 
 
+def _check_serve_address(host: str, port: int) -> None:
+    """Serve's HTTP settings are cluster-wide and fixed by whoever started it first: refuse
+    to hand out a URL nobody listens on."""
+    try:
+        from ray.serve.context import _get_global_client
+
+        config = _get_global_client().http_config  # type: ignore[union-attr]
+        running = (str(config.host), int(config.port))
+    except Exception:  # a Serve version without this view: nothing to compare against
+        return
+    if running != (host, port):
+        raise ValueError(
+            f"Ray Serve already runs on this cluster with HTTP on {running[0]}:{running[1]}, "
+            f"not {host}:{port}; start the ingress with host={running[0]!r}, port={running[1]}, "
+            "or shut Serve down first (serve.shutdown())"
+        )
+
+
 def _checked(handlers: Iterable[Any], kind: str, expected: tuple[type, ...]) -> list[Any]:
     items = list(handlers)
     for item in items:
@@ -444,6 +462,7 @@ class ArvoRuntime:
             recovery_age=recovery_age,
         )
         serve.start(http_options={"host": host, "port": port})
+        _check_serve_address(host, port)
         deployment = serve.deployment(
             name="EventIngress",
             num_replicas=replicas,
