@@ -29,9 +29,11 @@ from arvo_ray.examples.number_domain import (
     increment_contract,
     number_modifier_init,
 )
+from arvo_ray.examples.slow_service import lookup_handler, lookup_init, lookup_resumable
 from arvo_ray.runtime import ArvoRuntime, Sharded
+from arvo_ray.runtime._routing import broker_name
 
-from .effects import EffectLedger, counted
+from .effects import EffectLedger, UntilFileExists, counted
 
 TOKEN = "ingress-test-token-7f3a9c"
 CLIENT = "com.ingress.client"
@@ -238,3 +240,66 @@ def test_health_and_stats(setup: Setup) -> None:
     assert stats["runtime"] == setup.runtime.name
     assert stats["ingress"]["accepted"] >= 1
     assert stats["events_routed"] >= 1
+
+
+def replica_of(app: str) -> Any:
+    for actor in ray.util.list_named_actors(all_namespaces=True):
+        if actor["name"].startswith(f"SERVE_REPLICA::{app}#"):
+            return ray.get_actor(actor["name"], namespace=actor["namespace"])
+    raise AssertionError(f"no replica of {app}")
+
+
+@pytest.mark.parametrize("victim", ["broker", "ingress replica"])
+def test_an_accepted_event_survives_a_killed_process(
+    setup: Setup, tmp_path: Path, victim: str
+) -> None:
+    """202, then a process dies mid-chain: the chain still ends with its answer, recorded in
+    the inbox (a second runtime on the same Serve, under its own route prefix). A broker's
+    call is retried by Ray; a dead replica's chain is sent again by the new replica."""
+    release = tmp_path / "release"
+    runtime = ArvoRuntime(
+        handlers=[lookup_handler(UntilFileExists(str(release)))],
+        workflows=[lookup_resumable()],
+        placement=Sharded(),
+        brokers=1,
+        name=f"durable-{victim.split()[-1]}",
+        namespace="arvo-tests",
+        sqlite_path=tmp_path / "memory.sqlite3",
+    )
+    try:
+        port = int(setup.url.rstrip("/").rsplit(":", 1)[1])
+        url = runtime.start_ingress(
+            port=port,
+            route_prefix="/durable",
+            token=TOKEN,
+            recovery_interval=0.5,
+            recovery_age=1.0,
+        )
+        assert url == setup.url + "durable/"
+        durable = Setup(runtime, url, setup.ledger)
+        init = lookup_init("slow", source=CLIENT)
+        response = durable.post(init.to_json(), "application/cloudevents+json")
+        assert response.status_code == 202, response.text
+        for _ in range(600):  # the first step is stored: the lookup call is on its way
+            if durable.get(f"workflows/{init.subject}").status_code == 200:
+                break
+            time.sleep(0.1)
+        if victim == "broker":
+            broker = ray.get_actor(broker_name(runtime.name, 0, 1), namespace="arvo-tests")
+            ray.kill(broker, no_restart=False)
+        else:
+            ray.kill(replica_of(f"{runtime.name}-ingress"), no_restart=True)
+        release.touch()
+        status: dict[str, Any] = {}
+        for _ in range(1200):
+            answer = durable.get(f"events/{CLIENT}/{init.id}")
+            status = answer.json() if answer.status_code == 200 else {"status": answer.text}
+            if status["status"] == "done":
+                break
+            time.sleep(0.1)
+        assert status["status"] == "done", status
+        assert status["final"]["data"]["answer"] == "SLOW"
+        if victim == "ingress replica":
+            assert durable.get("stats").json()["ingress"]["resent"] >= 1
+    finally:
+        runtime.shutdown()
