@@ -148,6 +148,14 @@ EXPECTED: dict[str, list[str]] = {
         "create_arvo_event_handler",
         "resolve_event_domain",
     ],
+    "arvo_ray.egress": [
+        "CallableSink",
+        "EventSink",
+        "JsonlSink",
+        "SinkRouting",
+        "UndeliverableError",
+        "WebhookSink",
+    ],
     "arvo_ray.ingress": [
         "EventGate",
         "INBOX_PREFIX",

@@ -13,6 +13,7 @@ from typing import Any
 
 from arvo_ray.core import ArvoEvent, InvalidSubjectError, is_violation_error
 from arvo_ray.core.kit import quote
+from arvo_ray.egress import SinkRouting
 from arvo_ray.ingress._http import IngressError
 
 __all__ = ["EventGate"]
@@ -24,10 +25,12 @@ class EventGate:
     Args:
         receivers: Handlers and workflows; each takes the events whose ``to`` is its
             ``source``. A receiver without ``check_input`` is trusted with every event.
+        sinks: Where events for no receiver go: a ``to`` one of them takes is known too.
     """
 
-    def __init__(self, receivers: Iterable[Any]) -> None:
+    def __init__(self, receivers: Iterable[Any], sinks: SinkRouting | None = None) -> None:
         self._receivers = {receiver.source: receiver for receiver in receivers}
+        self._sinks = sinks or SinkRouting()
 
     @property
     def topics(self) -> list[str]:
@@ -37,6 +40,8 @@ class EventGate:
         """Raises :class:`IngressError` (422) when no receiver takes ``event`` or its receiver
         would refuse it; the message is the violation's."""
         receiver = self._receivers.get(event.to or "")
+        if receiver is None and self._sinks.for_topic(event.to or "") is not None:
+            return
         if receiver is None:
             raise IngressError(
                 422,

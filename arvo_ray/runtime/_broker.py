@@ -47,6 +47,7 @@ from arvo_ray._results import (
     WorkflowStalledError,
 )
 from arvo_ray.core import ArvoEvent, is_transaction_violation_error, is_violation_error
+from arvo_ray.egress import EventSink, SinkRouting, UndeliverableError
 from arvo_ray.memory import MemoryBackendError
 from arvo_ray.runtime._acks import PendingAcks
 from arvo_ray.runtime._answers import AnswerWaiters, answer_key
@@ -95,6 +96,8 @@ COUNTERS = (
     "recovered_events",
     "acks_flushed",
     "handed_to_shards",
+    "sunk",
+    "sink_failures",
 )
 
 
@@ -157,6 +160,7 @@ class BrokerActor:
         self.handed_on = Remembered()
         self.returned = Remembered()
         self.waiters = AnswerWaiters()
+        self.sinks = SinkRouting(config.sinks)
         self._shards: dict[int, Any] = {}
         self._background: set[asyncio.Task[None]] = set()
         # Async actors construct inside their event loop: start maintenance (and a recovery
@@ -409,8 +413,11 @@ class BrokerActor:
             outcome = await self._workflow_step(event)
             producer = event.subject
         else:
-            self._output(event, run)
-            return True
+            sink = self.sinks.for_topic(to)
+            handed_on = True if sink is None else await self._sink(sink, event, letters)
+            if handed_on:
+                self._output(event, run)
+            return handed_on
         result.hops += 1
         self.counters["events_routed"] += 1
         if outcome.error is not None:
@@ -499,6 +506,28 @@ class BrokerActor:
         if outcome.finished and outcome.committed and not (outcome.late or outcome.duplicate):
             self.counters["workflows_finished"] += 1
         run.answers.extend(outcome.answer)
+
+    async def _sink(self, sink: EventSink, event: ArvoEvent, letters: list[DeadLetter]) -> bool:
+        """Hand ``event`` to its sink. ``False`` keeps it in its producer's outbox for the
+        next attempt (a recovery sweep); a sink that gives up makes it a dead letter."""
+        with routing_span(event, attributes={"arvo.runtime.sink": type(sink).__name__}):
+            try:
+                await sink.deliver(event)
+            except UndeliverableError as error:
+                letters.append(self._dead_letter(DeadLetter(error, event)))
+                return True
+            except Exception as error:
+                self.counters["sink_failures"] += 1
+                _logger.warning(
+                    "Sink %r could not take event %s (%s: %s); it stays in its outbox",
+                    sink,
+                    event.id,
+                    type(error).__name__,
+                    error,
+                )
+                return False
+        self.counters["sunk"] += 1
+        return True
 
     def _output(self, event: ArvoEvent, run: ChainRun) -> None:
         """An event no one here subscribes to: returned to the caller, and kept."""

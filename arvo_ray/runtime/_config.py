@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from arvo_ray.egress import EventSink
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.telemetry import TelemetryConfig
@@ -138,6 +139,7 @@ class BrokerConfig:
     retry_window: float | None = None
     telemetry: TelemetryConfig | None = None
     outbox: bool = True
+    sinks: dict[str, EventSink] = field(default_factory=dict)
 
     def handler_options_for(self, source: str) -> dict[str, Any]:
         """Ray options of handler ``source``: the shared ones, then its own (given under its

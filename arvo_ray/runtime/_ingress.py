@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 
 from arvo_ray._results import RunResult
 from arvo_ray.core import ArvoEvent
+from arvo_ray.egress import EventSink, SinkRouting
 from arvo_ray.ingress import EventGate, Inbox, IngressError, events_from_http, inbox_key
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._answers import answer_subject
@@ -57,6 +58,7 @@ class IngressSettings:
     brokers: int
     receivers: list[Any]
     memory: IMachineMemory
+    sinks: dict[str, EventSink] = field(default_factory=dict)
     token: str | None = field(default=None, repr=False)
     max_body_bytes: int = 1 << 20
     max_batch: int = 1000
@@ -81,7 +83,7 @@ class EventIngress:
 
     async def __init__(self, settings: IngressSettings) -> None:  # type: ignore[misc]
         self.settings = settings
-        self.gate = EventGate(settings.receivers)
+        self.gate = EventGate(settings.receivers, SinkRouting(settings.sinks))
         self.inbox = Inbox(settings.memory)
         self._brokers = [
             ray.get_actor(

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from arvo_ray._results import DeadLetter, RunResult, WorkflowRecord
 from arvo_ray.core import ArvoEvent, ContractViolation, format_validation_error
 from arvo_ray.core.kit import quote
+from arvo_ray.egress import EventSink, SinkRouting
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import (
     DEFAULT_LOCK_TTL,
@@ -181,6 +182,12 @@ class ArvoRuntime:
             form one trace across processes; ``stats()["metrics"]`` adds up every worker's
             metrics.
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
+        sinks: Where events go that no handler or workflow here takes, by ``to`` prefix
+            (``"*"``: the rest), e.g. ``{"com.partner.": WebhookSink(url), "*":
+            JsonlSink(path)}`` (:mod:`arvo_ray.egress`). An event is acknowledged to the
+            workflow whose outbox holds it only once its sink took it: delivery is at least
+            once, and receivers de-duplicate by ``id``. Such events are still returned to the
+            caller (``RunResult.outputs``).
 
     Raises:
         TypeError: a handler or workflow of the wrong kind.
@@ -220,6 +227,7 @@ class ArvoRuntime:
         outbox: bool = True,
         telemetry: TelemetryConfig | None = None,
         ray_init_options: Mapping[str, Any] | None = None,
+        sinks: Mapping[str, EventSink] | None = None,
     ) -> None:
         handler_list = _checked(handlers, "handlers", (IArvoEventHandler,))
         workflow_list = _checked(workflows, "workflows", (WorkflowHandler,))
@@ -231,6 +239,7 @@ class ArvoRuntime:
         self.telemetry = telemetry
         if telemetry is not None:
             install_telemetry(telemetry)
+        SinkRouting(sinks)  # refuse a bad sink here, not in every broker
         if brokers is not None and (
             isinstance(brokers, bool) or not isinstance(brokers, int) or brokers < 1
         ):
@@ -257,6 +266,7 @@ class ArvoRuntime:
                 retry_window=retry_window,
                 outbox=outbox,
                 telemetry=telemetry,
+                sinks=dict(sinks or {}),
             ),
             nodes,
         )
@@ -264,6 +274,7 @@ class ArvoRuntime:
             [broker.ready.remote() for broker in self._brokers]
         )[0]
         self._receivers = [*handler_list, *workflow_list]
+        self._sinks = dict(sinks or {})
         self._ingress: str | None = None
         self._closed = False
 
@@ -455,6 +466,7 @@ class ArvoRuntime:
             brokers=self.brokers,
             receivers=self._receivers,
             memory=self.memory,
+            sinks=self._sinks,
             token=token,
             max_body_bytes=max_body_bytes,
             max_batch=max_batch,

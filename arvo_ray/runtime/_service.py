@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from arvo_ray.egress import EventSink
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 
 __all__ = ["ServiceApp", "load_app", "run_service", "state_file"]
@@ -39,6 +40,8 @@ class ServiceApp:
     handlers: list[Any] = field(default_factory=list)
     workflows: list[Any] = field(default_factory=list)
     memory: IMachineMemory | None = None
+    sinks: Mapping[str, EventSink] = field(default_factory=dict)
+    """Where events go that no handler or workflow takes, by ``to`` prefix (``"*"``: the rest)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Further :class:`~arvo_ray.runtime.ArvoRuntime` arguments (``placement``, ``brokers``...)."""
 
@@ -74,6 +77,7 @@ def load_app(spec: str) -> ServiceApp:
     return ServiceApp(
         handlers=list(handlers or []),
         workflows=list(workflows or []),
+        sinks=dict(getattr(target, "sinks", None) or {}),
         # An in-process memory cannot serve a cluster; the runtime's default takes its place.
         memory=None if isinstance(memory, SimpleMachineMemory) else memory,
     )
@@ -124,6 +128,7 @@ def run_service(
         handlers=app.handlers,
         workflows=app.workflows,
         memory=app.memory,
+        sinks=app.sinks,
         name=name,
         **{"namespace": "arvo", **app.options},
     )
