@@ -33,7 +33,8 @@ from arvo_ray.memory import (
 )
 from arvo_ray.runtime._answers import answer_subject
 from arvo_ray.runtime._broker import BrokerActor
-from arvo_ray.runtime._config import BrokerConfig, Placement, placement_of
+from arvo_ray.runtime._config import BrokerConfig, Placement, Sharded, placement_of
+from arvo_ray.runtime._feasible import check_feasible
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import RuntimeStats, added_up
 from arvo_ray.runtime._routing import broker_name, shard_of
@@ -102,6 +103,23 @@ def checked_event(event: object, *, where: str = "submit()") -> ArvoEvent:
         f"{where} needs a valid ArvoEvent (id={quote(str(getattr(event, 'id', None)))}): {problem}",
         metadata={"event_id": getattr(event, "id", None)},
     )
+
+
+def _requests(
+    placement: Placement, handlers: list[Any], handler_options: Mapping[str, Any]
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every set of Ray options the runtime will start actors or tasks with."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    if isinstance(placement, Sharded):
+        found += [(f"Sharded host_options[{i}]", o) for i, o in enumerate(placement.host_options)]
+    else:
+        found.append(("Instance actor_options", placement.actor_options))
+    topics = {handler.source for handler in handlers}
+    shared = {k: v for k, v in handler_options.items() if k not in topics}
+    found.append(("handler_options", shared))
+    for topic in topics & set(handler_options):
+        found.append((f"handler_options[{topic!r}]", {**shared, **handler_options[topic]}))
+    return found
 
 
 def _check_serve_address(host: str, port: int) -> None:
@@ -182,6 +200,9 @@ class ArvoRuntime:
             form one trace across processes; ``stats()["metrics"]`` adds up every worker's
             metrics.
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
+        check_resources: Refuse at once Ray options (``host_options``, ``actor_options``,
+            ``handler_options``) that no alive node can satisfy, instead of letting Ray wait
+            for such a node forever; turn off when an autoscaler will add it.
         sinks: Where events go that no handler or workflow here takes, by ``to`` prefix
             (``"*"``: the rest), e.g. ``{"com.partner.": WebhookSink(url), "*":
             JsonlSink(path)}`` (:mod:`arvo_ray.egress`). An event is acknowledged to the
@@ -191,7 +212,8 @@ class ArvoRuntime:
 
     Raises:
         TypeError: a handler or workflow of the wrong kind.
-        ValueError: nothing to run, a ``SimpleMachineMemory``, or a bad placement.
+        ValueError: nothing to run, a ``SimpleMachineMemory``, a bad placement, or Ray
+            options no node of the cluster can satisfy (the message names what is missing).
 
     Example:
         >>> from arvo_ray.core import create_arvo_event_factory
@@ -228,6 +250,7 @@ class ArvoRuntime:
         telemetry: TelemetryConfig | None = None,
         ray_init_options: Mapping[str, Any] | None = None,
         sinks: Mapping[str, EventSink] | None = None,
+        check_resources: bool = True,
     ) -> None:
         handler_list = _checked(handlers, "handlers", (IArvoEventHandler,))
         workflow_list = _checked(workflows, "workflows", (WorkflowHandler,))
@@ -246,6 +269,8 @@ class ArvoRuntime:
             raise ValueError(f"brokers must be a positive int, got {brokers!r}")
         self._started_ray = self._connect_ray(address, ray_init_options)
         nodes = _alive_nodes()
+        if check_resources:
+            check_feasible(_requests(self.placement, handler_list, handler_options or {}))
         self.brokers = brokers or max(1, len(nodes))
         self.memory, self.memory_path = self._open_memory(memory, sqlite_path)
         self._brokers = _start_brokers(
