@@ -6,7 +6,8 @@
 #   cluster/local_cluster.sh stop
 #
 # Environment: ARVO_CLUSTER_PORT (default 6390), ARVO_CLUSTER_DIR (default /tmp/arvo-cluster),
-# RAY (the ray executable; default: the one next to this Python).
+# RAY (the ray executable; default: the one next to this Python), ARVO_CLUSTER_DASHBOARD_PORT
+# (start the dashboard and its Jobs API there, for `ray job submit`; needs ray[default]).
 # Workers advertise the custom resources "worker_a" and "worker_b" (100 units each) so actors can
 # be pinned to one of them, e.g. ArvoRuntime(host_options=[{"resources": {"worker_a": 1}}, ...]).
 set -euo pipefail
@@ -21,8 +22,13 @@ export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"
 
 start() {
   mkdir -p "$DIR"
+  local dashboard=(--include-dashboard=false)
+  if [ -n "${ARVO_CLUSTER_DASHBOARD_PORT:-}" ]; then
+    dashboard=(--include-dashboard=true --dashboard-host=127.0.0.1
+      --dashboard-port="$ARVO_CLUSTER_DASHBOARD_PORT")
+  fi
   "$RAY" start --head --node-ip-address=127.0.0.1 --port="$PORT" --num-cpus=0 \
-    --resources='{"head": 100}' --include-dashboard=false --temp-dir="$DIR" \
+    --resources='{"head": 100}' "${dashboard[@]}" --temp-dir="$DIR" \
     --object-store-memory=200000000 --disable-usage-stats >"$DIR/head.log" 2>&1 \
     || { echo "head failed to start, see $DIR/head.log:" >&2; tail -5 "$DIR/head.log" >&2; exit 1; }
   for worker in a b; do

@@ -2,17 +2,45 @@
 # Submit an arvo_ray job to a running cluster through the Ray Jobs API.
 #
 #   RAY_ADDRESS=http://<head>:8265 cluster/submit_job.sh            # 200 workflows
-#   RAY_ADDRESS=http://<head>:8265 cluster/submit_job.sh 1000
+#   RAY_ADDRESS=http://<head>:8265 cluster/submit_job.sh 1000 --brokers 2
 #
-# The working directory (this repository) is uploaded; the job installs the package from it
-# and runs the multi-node check (two sharded hosts pinned to worker resources; adapt
-# host_options in multinode_check.py to your cluster's resource names).
+# The package travels as the wheel this repository builds, unpacked (runtime env `py_modules`:
+# a wheel given there would be pip-installed with its dependencies, Ray included, fetched from
+# the network), so every node runs the submitted code; its dependencies (ray, pydantic,
+# opentelemetry, tqdm) come from the cluster's image. The working directory (this repository) is uploaded for the entrypoint,
+# the multi-node check (two sharded hosts pinned to worker resources; adapt host_options in
+# multinode_check.py to your cluster's resource names). Extra arguments go to the check.
 set -euo pipefail
 WORKFLOWS="${1:-200}"
+shift || true
 : "${RAY_ADDRESS:?set RAY_ADDRESS to the dashboard address, e.g. http://127.0.0.1:8265}"
 cd "$(dirname "$0")/.."
-ray job submit \
-  --address "$RAY_ADDRESS" \
-  --working-dir . \
-  --runtime-env-json '{"pip": ["pydantic>=2.6", "opentelemetry-sdk>=1.24", "tqdm>=4.60"], "excludes": [".git", ".ci/venv", ".venv", "node_modules"]}' \
-  -- python cluster/multinode_check.py --workflows "$WORKFLOWS" --address auto
+PYTHON="${PYTHON:-python}"
+RAY="${RAY:-ray}"
+
+WHEELS="$(mktemp -d)"
+trap 'rm -rf "$WHEELS"' EXIT
+isolation=()
+"$PYTHON" -c "import setuptools, wheel" 2>/dev/null && isolation=(--no-build-isolation)
+"$PYTHON" -m pip wheel . --no-deps --quiet "${isolation[@]}" -w "$WHEELS"
+"$PYTHON" -m zipfile -e "$(ls "$WHEELS"/arvo_ray-*.whl)" "$WHEELS/unpacked"
+PACKAGE="$WHEELS/unpacked/arvo_ray"
+
+submit() {
+  "$RAY" job submit \
+    --address "$RAY_ADDRESS" \
+    --working-dir . \
+    --runtime-env-json "{\"py_modules\": [\"$PACKAGE\"], \"excludes\": [\".git\", \".ci\", \".venv\", \"node_modules\", \"*.sqlite3\"]}" \
+    -- python cluster/multinode_check.py --workflows "$WORKFLOWS" --address auto "$@"
+}
+
+# A cluster that just started may not have its job agent yet: it refuses the submission
+# ("No available agent"), and nothing ran, so submitting again is safe.
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  status=0
+  submit "$@" 2>&1 | tee "$WHEELS/submit.log" || status=$?
+  grep -q "No available agent" "$WHEELS/submit.log" || exit "$status"
+  echo "submit_job.sh: the cluster has no job agent yet (attempt $attempt); retrying" >&2
+  sleep 6
+done
+exit 1

@@ -37,12 +37,15 @@ def _check(env: dict[str, str], *args: str) -> dict[str, Any]:
 def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shard() -> None:
     """cluster/local_cluster.sh starts head + 2 workers; 50 number.modifier workflows all succeed
     with one broker shard per node and the workflow host actors on both worker nodes; then 150
-    more on two shards, one SIGKILLed mid-run, all answered once; the cluster stops cleanly."""
+    more on two shards, one SIGKILLed mid-run, all answered once; then 20 more submitted as a
+    job through the dashboard's Jobs API; the cluster stops cleanly."""
     folder = Path(tempfile.mkdtemp(prefix="arvo-mn-", dir="/tmp"))
     port = random.randint(20000, 40000)
+    dashboard = port + 1
     env = {
         **os.environ,
         "ARVO_CLUSTER_PORT": str(port),
+        "ARVO_CLUSTER_DASHBOARD_PORT": str(dashboard),
         "ARVO_CLUSTER_DIR": str(folder),
         "RAY": str(Path(sys.executable).parent / "ray"),
         "RAY_AUTH_MODE": "disabled",
@@ -68,6 +71,19 @@ def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shar
         assert report["correct"] == 150 and report["shard_restarted"]
         assert report["duplicate_outputs"] == 0 and report["left_in_outboxes"] == 0
         assert min(report["runs_per_shard"]) > 0 and report["handed_between_shards"] > 0
+
+        # The Jobs API path a user takes: cluster/submit_job.sh ships the package as this
+        # repository's wheel and runs the same check as a job; `ray job submit` waits for it.
+        job = subprocess.run(
+            ["bash", str(ROOT / "cluster" / "submit_job.sh"), "20"],
+            env={**env, "RAY_ADDRESS": f"http://127.0.0.1:{dashboard}", "PYTHON": sys.executable},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
+        assert "succeeded" in job.stdout + job.stderr
+        assert '"correct": 20' in job.stdout
     finally:
         stopped = subprocess.run(
             ["bash", str(script), "stop"], env=env, capture_output=True, text=True, timeout=60
