@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from arvo_ray.core import (
@@ -425,7 +425,7 @@ def node() -> Iterator[_Node]:
 
 
 class TestAgainstNode:
-    @PROPERTY_SETTINGS
+    @settings(PROPERTY_SETTINGS, max_examples=400)  # about 0.1 ms per value through node
     @given(value=js_values, indent=st.sampled_from([None, None, 2, 0, 12]))
     def test_js_stringify_matches_node(self, node: _Node, value: Any, indent: int | None) -> None:
         """For generated values, node's JSON.stringify of the same value gives the same text."""
