@@ -86,6 +86,8 @@ EXPECTED: dict[str, list[str]] = {
         "InputValidation",
         "QUOTE_LIMIT",
         "derived_event_id",
+        "js_stringify",
+        "js_trim",
         "quote",
         "validate_input",
         "validate_services",

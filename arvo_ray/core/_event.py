@@ -37,6 +37,13 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from arvo_ray.core import otel
+from arvo_ray.core._js_json import (
+    is_js_plain,
+    is_js_plain_float,
+    js_stringify,
+    js_stringify_checked,
+    js_trim,
+)
 from arvo_ray.core._primitives import (
     ARVO_DATA_CONTENT_TYPE,
     DOMAIN_PATTERN,
@@ -104,25 +111,24 @@ def create_arvo_event_id(id: ArvoEventId | Mapping[str, str] | str | None = None
     """Make an event id.
 
     * ``None`` or a blank value: a fresh uuid4.
-    * a plain string, or ``{"deduplication": "DEVELOPER_MANAGED", "value": v}``: ``v.strip()``
-      (the original ignores plain strings; accepting them is the Python convenience).
+    * a plain string, or ``{"deduplication": "DEVELOPER_MANAGED", "value": v}``: ``v`` trimmed
+      as JavaScript's ``trim()`` does (see :func:`js_trim`; the original ignores plain
+      strings, accepting them is the Python convenience).
     * ``{"deduplication": "ARVO_MANAGED", "value": v}``: base64(zlib(JSON ``{"uuid", "value"}``)),
       unique per call yet carrying ``v`` for de-duplication (see :func:`parse_arvo_event_id`).
     """
     if id is None:
         return new_uuid4()
     if isinstance(id, str):
-        return id.strip() or new_uuid4()
-    value = str(id.get("value", "")).strip()
+        return js_trim(id) or new_uuid4()
+    value = js_trim(str(id.get("value", "")))
     if not value:
         return new_uuid4()
     mode = id.get("deduplication")
     if mode == "DEVELOPER_MANAGED":
         return value
     if mode == "ARVO_MANAGED":
-        payload = json.dumps(
-            {"uuid": new_uuid4(), "value": value}, separators=(",", ":"), ensure_ascii=False
-        )
+        payload = js_stringify({"uuid": new_uuid4(), "value": value})
         return base64.b64encode(zlib.compress(payload.encode("utf-8"))).decode("ascii")
     raise ValueError(
         f"Unknown id deduplication {mode!r}; use 'DEVELOPER_MANAGED' or 'ARVO_MANAGED'"
@@ -472,13 +478,23 @@ class ArvoEvent(BaseModel):
         return out
 
     def to_json(self, indent: int | None = None) -> str:
-        """Compact (or indented) JSON text, as JavaScript's ``JSON.stringify`` writes it."""
-        return json.dumps(
-            self.to_dict(),
-            ensure_ascii=False,
-            indent=indent,
-            separators=None if indent else (",", ":"),
+        """Compact (or indented) JSON text, byte for byte as JavaScript's ``JSON.stringify``.
+
+        Numbers, lone surrogates and the order of integer-like keys are written as JavaScript
+        writes them (``3.0`` as ``3``, ``1e-05`` as ``0.00001``, ``"\\ud800"``; see
+        :func:`arvo_ray.core.kit.js_stringify`). The one difference: an int above 2**53 in
+        ``data`` or an extension is written exactly, where JavaScript, whose numbers are all
+        doubles, would have rounded it on the way in.
+        """
+        # Every other field is a str or None under a fixed key, which json.dumps writes as
+        # JSON.stringify does (lone surrogates aside, which the encoder handles anyway).
+        units = self.executionunits
+        plain = (
+            is_js_plain(self.data)
+            and (not isinstance(units, float) or is_js_plain_float(units))
+            and (not self.extensions or is_js_plain(self.extensions))
         )
+        return js_stringify_checked(self.to_dict(), plain, indent)
 
     @classmethod
     def from_dict(cls, value: Mapping[str, Any]) -> ArvoEvent:

@@ -16,6 +16,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from arvo_ray.core._js_json import js_trim
+
 __all__ = [
     "ARVO_DATA_CONTENT_TYPE",
     "WILDCARD_VERSION",
@@ -101,7 +103,8 @@ def parse_semantic_version(version: str) -> tuple[int, int, int]:
         raise ValueError(f"Invalid semantic version format: {version}")
     numbers = []
     for part in parts[:3]:
-        digits = re.match(r"\s*[+-]?[0-9]+", part)
+        # parseInt skips leading JavaScript whitespace, which is not Python's \s.
+        digits = re.match(r"[+-]?[0-9]+", js_trim(part))
         if digits is None:
             raise ValueError(f"Invalid version number in {version}")
         numbers.append(int(digits.group(0)))
@@ -117,8 +120,12 @@ def compare_semantic_versions(a: str, b: str) -> int:
 
 
 def clean_string(value: str) -> str:
-    """Trim every line and drop the empty ones (how the original formats multi-line messages)."""
-    return "\n".join(line.strip() for line in value.split("\n") if line.strip())
+    """Trim every line and drop the empty ones (how the original formats multi-line messages).
+
+    Lines are trimmed as JavaScript's ``trim()`` does (:func:`js_trim`), so a message keeps the
+    characters the original keeps (``\\x1c``-``\\x1f``, ``\\x85``) and loses a U+FEFF.
+    """
+    return "\n".join(line for line in map(js_trim, value.split("\n")) if line)
 
 
 _last_stamp: tuple[int, str] = (-1, "")

@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
+from arvo_ray.core._js_json import js_stringify
 from arvo_ray.core._primitives import (
     DOMAIN_PATTERN,
     EVENT_TYPE_PATTERN,
@@ -149,7 +150,7 @@ def _schema_issues(content: Any) -> list[str]:
 
 def _encode(content: Mapping[str, Any]) -> str:
     """Raises ``TypeError``/``ValueError`` for content with no exact JSON form (sets, NaN...)."""
-    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = js_stringify(content)
     return base64.b64encode(zlib.compress(text.encode("utf-8"))).decode("ascii")
 
 
@@ -228,9 +229,12 @@ class ArvoOrchestrationSubject:
                 issues = [f"content is not JSON serialisable ({exc})"]
         if encoded is None:
             try:
-                shown = json.dumps(content, indent=2, ensure_ascii=False, default=repr)
+                shown = js_stringify(content, indent=2)
             except (TypeError, ValueError, RecursionError):
-                shown = repr(content)
+                try:
+                    shown = json.dumps(content, indent=2, ensure_ascii=False, default=repr)
+                except (TypeError, ValueError, RecursionError):
+                    shown = repr(content)
             raise InvalidSubjectError(
                 clean_string(
                     "Error creating orchestration subject string from the provided context.\n"

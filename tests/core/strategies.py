@@ -22,6 +22,7 @@ __all__ = [
     "event_types",
     "extension_keys",
     "extension_values",
+    "js_values",
     "json_objects",
     "json_values",
     "non_json_values",
@@ -63,6 +64,32 @@ json_values = st.recursive(
     max_leaves=20,
 )
 json_objects = st.dictionaries(text, json_values, max_size=5)
+
+# Values whose JSON text Python and JavaScript might write differently: floats of every kind,
+# integer-like and near-integer-like keys, lone (and paired) surrogates. Ints stay within
+# 2**53, where JavaScript holds them exactly.
+js_text = st.text(
+    alphabet=st.one_of(st.characters(codec="utf-8"), st.characters(categories=["Cs"])),
+    max_size=8,
+)
+js_floats = st.one_of(
+    finite_floats,
+    st.integers(-(2**60), 2**60).map(float),
+    st.sampled_from([-0.0, 1e-05, 1.5e-07, 1e16, 1e21, 1e-7, 5e-324, 1.7976931348623157e308]),
+    st.integers(-330, 307).map(lambda exponent: 1.5 * 10.0**exponent),
+)
+js_keys = st.one_of(
+    js_text,
+    st.integers(0, 2**32 + 2).map(str),
+    st.sampled_from(["01", "-1", "+1", "1.5", "1e3", "", " 1", "4294967294", "4294967295", "٣"]),
+)
+js_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), js_floats, js_text),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(js_keys, children, max_size=5)
+    ),
+    max_leaves=20,
+)
 
 
 @st.composite

@@ -22,6 +22,7 @@ from arvo_ray.core import (
     parse_arvo_event_id,
     validate_uri,
 )
+from arvo_ray.core.kit import js_trim
 
 from .strategies import (
     PROPERTY_SETTINGS,
@@ -59,16 +60,48 @@ pattern_text = st.one_of(text, st.text(alphabet="abcAZ019.-_ ;٣", max_size=20))
 time_text = st.one_of(text, st.text(alphabet="0123456789-T:Z+.z ٣", max_size=32), timestamps())
 
 
+def _rounded_floats(value: Any) -> bool:
+    """Whether ``value`` holds an integral float that JavaScript writes as rounded digits."""
+    if isinstance(value, float):
+        return value.is_integer() and 2**53 <= abs(value) < 1e21
+    if isinstance(value, dict):
+        return any(map(_rounded_floats, value.values()))
+    if isinstance(value, list):
+        return any(map(_rounded_floats, value))
+    return False
+
+
+def _as_doubles(value: Any) -> Any:
+    """``value`` with every number a float, as JavaScript holds it."""
+    if isinstance(value, dict):
+        return {key: _as_doubles(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_doubles(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1000:
+        return float(value)
+    return value
+
+
 class TestRoundTrips:
     @PROPERTY_SETTINGS
     @given(event=arvo_events())
     def test_event_json_round_trip_is_exact(self, event: ArvoEvent) -> None:
-        """from_json(to_json(e)) == e, and the JSON text is stable."""
+        """from_json(to_json(e)) == e, and the JSON text is stable.
+
+        The one exception is JavaScript's: an integral float of 2**53 or more is written as
+        the digits of its shortest form (``3.861829644093151e16`` as ``38618296440931510``),
+        which Python reads back as that int; it equals the float once made a double again.
+        """
         text_ = event.to_json()
         again = ArvoEvent.from_json(text_)
-        assert again == event
         assert again.to_json() == text_
-        assert json.loads(text_) == event.to_dict()
+        if again != event:
+            assert _rounded_floats(event.to_dict()), "only big integral floats may differ"
+            assert again.model_dump(exclude={"data", "extensions", "executionunits"}) == (
+                event.model_dump(exclude={"data", "extensions", "executionunits"})
+            )
+            assert _as_doubles(again.to_dict()) == _as_doubles(event.to_dict())
+        assert _as_doubles(json.loads(text_)) == _as_doubles(event.to_dict())
 
     @PROPERTY_SETTINGS
     @given(event=arvo_events())
@@ -104,15 +137,15 @@ class TestRoundTrips:
         assert decode_uri(encoded) == value
 
     @PROPERTY_SETTINGS
-    @given(value=text.filter(lambda s: s.strip() != ""))
+    @given(value=text.filter(lambda s: js_trim(s) != ""))
     def test_arvo_managed_ids_carry_their_value(self, value: str) -> None:
-        """An ARVO_MANAGED id always decodes back to its trimmed value."""
+        """An ARVO_MANAGED id always decodes back to its value trimmed as JavaScript trims."""
         event = create_arvo_event(
             **BASE, id={"deduplication": "ARVO_MANAGED", "value": value}, disable_telemetry=True
         )
         content, error = parse_arvo_event_id(event.id)
         assert error is None
-        assert content["value"] == value.strip()  # type: ignore[index]
+        assert content["value"] == js_trim(value)  # type: ignore[index]
 
 
 def build(**fields: Any) -> ArvoEvent:
