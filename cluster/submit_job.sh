@@ -4,33 +4,19 @@
 #   RAY_ADDRESS=http://<head>:8265 cluster/submit_job.sh            # 200 workflows
 #   RAY_ADDRESS=http://<head>:8265 cluster/submit_job.sh 1000 --brokers 2
 #
-# The package travels as the wheel this repository builds, unpacked (runtime env `py_modules`:
-# a wheel given there would be pip-installed with its dependencies, Ray included, fetched from
-# the network), so every node runs the submitted code; its dependencies (ray, pydantic,
-# opentelemetry, tqdm) come from the cluster's image. The working directory (this repository) is uploaded for the entrypoint,
-# the multi-node check (two sharded hosts pinned to worker resources; adapt host_options in
-# multinode_check.py to your cluster's resource names). Extra arguments go to the check.
+# The package travels as this repository's wheel (cluster/package.sh); the working directory
+# is uploaded for the entrypoint, the multi-node check (two sharded hosts pinned to worker
+# resources; adapt host_options in multinode_check.py to your cluster's resource names).
+# Extra arguments go to the check.
 set -euo pipefail
 WORKFLOWS="${1:-200}"
 shift || true
 : "${RAY_ADDRESS:?set RAY_ADDRESS to the dashboard address, e.g. http://127.0.0.1:8265}"
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python}"
-RAY="${RAY:-ray}"
-
-WHEELS="$(mktemp -d)"
-trap 'rm -rf "$WHEELS"' EXIT
-isolation=()
-"$PYTHON" -c "import setuptools, wheel" 2>/dev/null && isolation=(--no-build-isolation)
-"$PYTHON" -m pip wheel . --no-deps --quiet "${isolation[@]}" -w "$WHEELS"
-"$PYTHON" -m zipfile -e "$(ls "$WHEELS"/arvo_ray-*.whl)" "$WHEELS/unpacked"
-PACKAGE="$WHEELS/unpacked/arvo_ray"
+. cluster/package.sh
 
 submit() {
-  "$RAY" job submit \
-    --address "$RAY_ADDRESS" \
-    --working-dir . \
-    --runtime-env-json "{\"py_modules\": [\"$PACKAGE\"], \"excludes\": [\".git\", \".ci\", \".venv\", \"node_modules\", \"*.sqlite3\"]}" \
+  "$RAY" job submit --address "$RAY_ADDRESS" --working-dir . --runtime-env-json "$RUNTIME_ENV" \
     -- python cluster/multinode_check.py --workflows "$WORKFLOWS" --address auto "$@"
 }
 

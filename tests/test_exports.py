@@ -237,6 +237,7 @@ EXPECTED: dict[str, list[str]] = {
         "WorkflowRecord",
         "WorkflowStalledError",
         "default_memory_path",
+        "ingress_app",
         "load_app",
         "run_service",
         "state_file",

@@ -17,7 +17,13 @@ from arvo_ray.runtime._config import Instance, Sharded
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
 from arvo_ray.runtime._outcome import RuntimeStats, StepOutcome
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
-from arvo_ray.runtime._service import ServiceApp, load_app, run_service, state_file
+from arvo_ray.runtime._service import (
+    ServiceApp,
+    ingress_app,
+    load_app,
+    run_service,
+    state_file,
+)
 
 __all__ = [
     "ActorMachineMemory",
@@ -35,6 +41,7 @@ __all__ = [
     "WorkflowRecord",
     "WorkflowStalledError",
     "default_memory_path",
+    "ingress_app",
     "load_app",
     "run_service",
     "state_file",

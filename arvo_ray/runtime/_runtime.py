@@ -477,6 +477,41 @@ class ArvoRuntime:
             ImportError: Ray Serve is not installed (``pip install "arvo-ray[serve]"``).
         """
         self._check_open()
+        from ray import serve
+
+        application = self.ingress_application(
+            token=token,
+            replicas=replicas,
+            max_body_bytes=max_body_bytes,
+            max_batch=max_batch,
+            max_concurrent_requests=max_concurrent_requests,
+            recovery_interval=recovery_interval,
+            recovery_age=recovery_age,
+        )
+        serve.start(http_options={"host": host, "port": port})
+        _check_serve_address(host, port)
+        serve.run(application, name=self._ingress_app, route_prefix=route_prefix)
+        self._ingress = f"http://{host}:{port}{route_prefix.rstrip('/')}/"
+        return self._ingress
+
+    def ingress_application(
+        self,
+        *,
+        token: str | None = None,
+        replicas: int = 1,
+        max_body_bytes: int = 1 << 20,
+        max_batch: int = 1000,
+        max_concurrent_requests: int = 1000,
+        recovery_interval: float = 30.0,
+        recovery_age: float = 60.0,
+    ) -> Any:
+        """This runtime's HTTP ingress as a Ray Serve application, not yet running: for
+        ``serve.run`` under a name and route of your choosing, or a Serve config (see
+        :func:`~arvo_ray.runtime.ingress_app`). Arguments as in :meth:`start_ingress`.
+
+        Raises:
+            ImportError: Ray Serve is not installed (``pip install "arvo-ray[serve]"``).
+        """
         try:
             from ray import serve
         except ImportError as error:
@@ -498,17 +533,13 @@ class ArvoRuntime:
             recovery_interval=recovery_interval,
             recovery_age=recovery_age,
         )
-        serve.start(http_options={"host": host, "port": port})
-        _check_serve_address(host, port)
         deployment = serve.deployment(
             name="EventIngress",
             num_replicas=replicas,
             max_ongoing_requests=max_concurrent_requests,
             ray_actor_options={"num_cpus": 0},
         )(EventIngress)
-        serve.run(deployment.bind(settings), name=self._ingress_app, route_prefix=route_prefix)
-        self._ingress = f"http://{host}:{port}{route_prefix.rstrip('/')}/"
-        return self._ingress
+        return deployment.bind(settings)
 
     @property
     def _ingress_app(self) -> str:

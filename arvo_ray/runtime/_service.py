@@ -23,7 +23,7 @@ from typing import Any
 from arvo_ray.egress import EventSink
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 
-__all__ = ["ServiceApp", "load_app", "run_service", "state_file"]
+__all__ = ["ServiceApp", "ingress_app", "load_app", "run_service", "state_file"]
 
 
 @dataclass
@@ -150,3 +150,37 @@ def run_service(
             serve.shutdown()  # type: ignore[no-untyped-call]
             ray.shutdown()
         state.unlink(missing_ok=True)
+
+
+def ingress_app(args: Mapping[str, Any]) -> Any:
+    """A Ray Serve application builder: a runtime and its HTTP ingress from a Serve config.
+
+    For ``serve run`` and KubeRay's ``RayService`` (``import_path:
+    arvo_ray.runtime:ingress_app``). ``args``: ``app`` (``module:attribute``, required),
+    ``name`` (the runtime's, default ``arvo-service``; an existing one is re-attached),
+    ``token_env`` (the environment variable holding the bearer token, default
+    ``ARVO_RAY_TOKEN``), and any :meth:`~arvo_ray.runtime.ArvoRuntime.ingress_application`
+    argument (``replicas``, ``max_body_bytes``...). Serve's config decides the route and
+    the application's name.
+
+    Raises:
+        ValueError: no ``app`` in ``args``.
+    """
+    from arvo_ray.runtime._runtime import ArvoRuntime
+
+    options = dict(args)
+    spec = options.pop("app", None)
+    if not spec:
+        raise ValueError("ingress_app needs args.app: the module:attribute of the app to serve")
+    name = str(options.pop("name", "arvo-service"))
+    token = os.environ.get(str(options.pop("token_env", "ARVO_RAY_TOKEN"))) or None
+    app = load_app(str(spec))
+    runtime = ArvoRuntime(
+        handlers=app.handlers,
+        workflows=app.workflows,
+        memory=app.memory,
+        sinks=app.sinks,
+        name=name,
+        **{"namespace": "arvo", **app.options},
+    )
+    return runtime.ingress_application(token=token, **options)

@@ -303,3 +303,54 @@ def test_an_accepted_event_survives_a_killed_process(
             assert durable.get("stats").json()["ingress"]["resent"] >= 1
     finally:
         runtime.shutdown()
+
+
+def test_the_serve_config_builder_starts_a_runtime_behind_its_ingress(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a Serve config (KubeRay RayService) runs: ``arvo_ray.runtime:ingress_app`` with
+    ``args`` builds the runtime of the app it names, and its ingress answers."""
+    from ray import serve
+
+    from arvo_ray.runtime import ingress_app
+
+    monkeypatch.setenv("ARVO_RAY_EXAMPLE_VALUES", str(tmp_path / "values.sqlite3"))
+    monkeypatch.setenv("BUILDER_TOKEN", "builder-token")
+    application = ingress_app(
+        {
+            "app": "arvo_ray.examples.service:app",
+            "name": "built-by-serve",
+            "token_env": "BUILDER_TOKEN",
+            "max_body_bytes": 4096,
+        }
+    )
+    serve.run(application, name="built-by-serve", route_prefix="/built")
+    try:
+        url = setup.url + "built/"
+        event = increment(20)
+        response = requests.post(
+            f"{url}events?wait=60",
+            data=event.to_json(),
+            headers={
+                "content-type": "application/cloudevents+json",
+                "authorization": "Bearer builder-token",
+            },
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == {"result": 22}
+        big = requests.post(
+            f"{url}events",
+            data="x" * 5000,
+            headers={
+                "content-type": "application/cloudevents+json",
+                "authorization": "Bearer builder-token",
+            },
+            timeout=60,
+        )
+        assert big.status_code == 413
+    finally:
+        serve.delete("built-by-serve")
+        for actor in ray.util.list_named_actors(all_namespaces=True):
+            if actor["name"].startswith("built-by-serve"):
+                ray.kill(ray.get_actor(actor["name"], namespace=actor["namespace"]))
