@@ -30,7 +30,7 @@ from arvo_ray.examples.number_domain import (
     number_modifier_init,
 )
 from arvo_ray.examples.slow_service import lookup_handler, lookup_init, lookup_resumable
-from arvo_ray.runtime import ArvoRuntime, Sharded
+from arvo_ray.runtime import ArvoRuntime, Sharded, default_memory_path
 from arvo_ray.runtime._routing import broker_name
 
 from .effects import EffectLedger, UntilFileExists, counted
@@ -354,3 +354,4 @@ def test_the_serve_config_builder_starts_a_runtime_behind_its_ingress(
         for actor in ray.util.list_named_actors(all_namespaces=True):
             if actor["name"].startswith("built-by-serve"):
                 ray.kill(ray.get_actor(actor["name"], namespace=actor["namespace"]))
+        default_memory_path("built-by-serve").unlink(missing_ok=True)
