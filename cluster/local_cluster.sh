@@ -24,16 +24,23 @@ start() {
   mkdir -p "$DIR"
   local dashboard=(--include-dashboard=false)
   if [ -n "${ARVO_CLUSTER_DASHBOARD_PORT:-}" ]; then
+    # The head's agent takes the jobs: its own port, since another Ray on this machine may
+    # hold the default one (and then no agent would ever take a job).
     dashboard=(--include-dashboard=true --dashboard-host=127.0.0.1
-      --dashboard-port="$ARVO_CLUSTER_DASHBOARD_PORT")
+      --dashboard-port="$ARVO_CLUSTER_DASHBOARD_PORT"
+      --dashboard-agent-listen-port="$((ARVO_CLUSTER_DASHBOARD_PORT + 1))")
   fi
   "$RAY" start --head --node-ip-address=127.0.0.1 --port="$PORT" --num-cpus=0 \
     --resources='{"head": 100}' "${dashboard[@]}" --temp-dir="$DIR" \
     --object-store-memory=200000000 --disable-usage-stats >"$DIR/head.log" 2>&1 \
     || { echo "head failed to start, see $DIR/head.log:" >&2; tail -5 "$DIR/head.log" >&2; exit 1; }
   for worker in a b; do
+    local agent=()
+    if [ -n "${ARVO_CLUSTER_DASHBOARD_PORT:-}" ]; then
+      agent=(--dashboard-agent-listen-port="$((ARVO_CLUSTER_DASHBOARD_PORT + $([ "$worker" = a ] && echo 2 || echo 3)))")
+    fi
     "$RAY" start --address="$ADDRESS" --node-ip-address=127.0.0.1 --num-cpus=1 \
-      --resources="{\"worker_${worker}\": 100}" --object-store-memory=200000000 \
+      --resources="{\"worker_${worker}\": 100}" --object-store-memory=200000000 "${agent[@]}" \
       >"$DIR/worker_${worker}.log" 2>&1 \
       || { echo "worker_${worker} failed, see $DIR/worker_${worker}.log" >&2; tail -5 "$DIR/worker_${worker}.log" >&2; stop; exit 1; }
   done

@@ -41,7 +41,7 @@ def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shar
     job through the dashboard's Jobs API; the cluster stops cleanly."""
     folder = Path(tempfile.mkdtemp(prefix="arvo-mn-", dir="/tmp"))
     port = random.randint(20000, 40000)
-    dashboard = port + 1
+    dashboard = port + 10  # and the three agents' ports after it
     env = {
         **os.environ,
         "ARVO_CLUSTER_PORT": str(port),
