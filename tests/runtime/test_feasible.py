@@ -72,9 +72,9 @@ def test_the_check_can_be_turned_off_for_an_autoscaler(ray_session: None, tmp_pa
 def test_a_runtime_env_that_cannot_be_set_up_gives_its_cause_promptly(
     ray_session: None, tmp_path: Path, where: str
 ) -> None:
-    """A worker whose runtime env fails to set up (here: a pip package that does not exist,
-    no network needed) makes the run end with that error, instead of waiting forever."""
-    broken = {"runtime_env": {"pip": [str(tmp_path / "no-such-package-0.0.0-py3-none-any.whl")]}}
+    """A worker whose runtime env fails to set up (here: a conda env that does not exist)
+    makes the run end with that error, instead of waiting forever."""
+    broken = {"runtime_env": {"conda": "arvo-no-such-conda-env"}}
     domain = build_number_domain()
     options: dict[str, Any] = (
         {"handler_options": {"com.increment.number": {**broken, "num_cpus": 1}}}
