@@ -352,6 +352,7 @@ METRIC_WORKFLOWS_STARTED = "arvo.workflows.started"
 METRIC_WORKFLOWS_COMPLETED = "arvo.workflows.completed"
 METRIC_WORKFLOWS_FAILED = "arvo.workflows.failed"
 METRIC_ACTORS_ACTIVE = "arvo.workflow_actors.active"
+METRIC_RETRIES = "arvo.handler.retries"
 METRIC_NAMES = (
     METRIC_HANDLED,
     METRIC_ERRORS,
@@ -361,6 +362,7 @@ METRIC_NAMES = (
     METRIC_WORKFLOWS_COMPLETED,
     METRIC_WORKFLOWS_FAILED,
     METRIC_ACTORS_ACTIVE,
+    METRIC_RETRIES,
 )
 
 ATTR_SOURCE = "arvo.handler.source"
@@ -402,6 +404,7 @@ class _Instruments:
         "failed",
         "handled",
         "provider",
+        "retries",
         "started",
         "violations",
     )
@@ -443,6 +446,11 @@ class _Instruments:
         )
         self.actors = meter.create_up_down_counter(
             METRIC_ACTORS_ACTIVE, unit="{actor}", description="Live workflow actors"
+        )
+        self.retries = meter.create_counter(
+            METRIC_RETRIES,
+            unit="{call}",
+            description="Handler calls tried again under a retry policy",
         )
 
 
@@ -501,6 +509,13 @@ def record_execution(
         instruments.violations.add(
             1, {**attributes, ATTR_VIOLATION_TYPE: violation_type or "unknown"}
         )
+
+
+def record_retry(source: str) -> None:
+    """Count one handler call tried again under its retry policy."""
+    instruments = _instruments()
+    if instruments is not None:
+        instruments.retries.add(1, {ATTR_SOURCE: source, ATTR_KIND: "handler"})
 
 
 def record_workflow(source: str, event: WorkflowEvent, kind: str = "orchestrator") -> None:

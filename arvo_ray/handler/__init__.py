@@ -10,6 +10,7 @@ from arvo_ray.handler._handler import (
 )
 from arvo_ray.handler._output import RawEvent
 from arvo_ray.handler._protocol import ExecutionResult, IArvoEventHandler, OtelInherit
+from arvo_ray.handler._retry import HandlerTimeoutError, RetryPolicy
 
 __all__ = [
     "ArvoDomain",
@@ -18,9 +19,11 @@ __all__ = [
     "ExecutionResult",
     "HandlerFunction",
     "HandlerInput",
+    "HandlerTimeoutError",
     "IArvoEventHandler",
     "OtelInherit",
     "RawEvent",
+    "RetryPolicy",
     "create_arvo_event_handler",
     "resolve_event_domain",
 ]

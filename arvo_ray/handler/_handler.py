@@ -8,6 +8,7 @@ implementations only return ``{"type", "data"}`` and stay pure functions of thei
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,11 +40,13 @@ from arvo_ray.core.otel import (
     mark_failure,
     observed_execution,
     record_emittables,
+    record_retry,
     span_headers,
 )
 from arvo_ray.handler._domain import ArvoDomain, DomainSpec, resolve_domains
 from arvo_ray.handler._output import normalize_outputs, raw_extensions
 from arvo_ray.handler._protocol import ExecutionResult, OtelInherit
+from arvo_ray.handler._retry import HandlerTimeoutError, RetryPolicy, attempted
 from arvo_ray.handler._system_error import create_system_error_events
 
 __all__ = [
@@ -162,7 +165,17 @@ class ArvoEventHandler:
         default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
         span_name: Callable[[str, ArvoEvent], str] | None = None,
         span_attributes: Mapping[str, Any] | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.retry = retry
+        self.timeout = None if timeout is None else float(timeout)
+        self._sleep = sleep
         if not isinstance(contract, ArvoContract):
             raise TypeError(f"contract must be an ArvoContract, got {type(contract).__name__}")
         versions: dict[str, _Version] = {}
@@ -297,26 +310,44 @@ class ArvoEventHandler:
         ) as span:
             version, data = self._checked_input(event)
             headers = span_headers(span)
-            try:
-                result = version.function(
-                    HandlerInput(
-                        data=data,
-                        event=event,
-                        contract=version.contract,
-                        source=self.source,
-                        domain={"self": self.contract.domain, "event": event.domain},
-                        span=span,
-                        span_headers=headers,
+            handler_input = HandlerInput(
+                data=data,
+                event=event,
+                contract=version.contract,
+                source=self.source,
+                domain={"self": self.contract.domain, "event": event.domain},
+                span=span,
+                span_headers=headers,
+            )
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    result = await self._call(version, handler_input)
+                    failure = None
+                except Exception as error:
+                    if is_violation_error(error):
+                        raise
+                    failure = error
+                if failure is None or self.retry is None:
+                    break
+                if not self.retry.retries(failure, attempt=attempt):
+                    break
+                wait = self.retry.interval(attempt)
+                if span is not None:
+                    span.add_event(
+                        "arvo.handler.retry",
+                        {"attempt": attempt, "error": type(failure).__name__, "wait_seconds": wait},
                     )
-                )
-                if version.is_async or inspect.isawaitable(result):
-                    result = await result
-            except Exception as error:
-                if is_violation_error(error):
-                    raise
-                mark_failure(span, error)
+                record_retry(self.source)
+                await self._sleep(wait)
+            if span is not None:
+                span.set_attribute("arvo.handler.attempts", attempt)
+            if failure is not None:
+                reported = attempted(failure, attempt)
+                mark_failure(span, reported)
                 events = create_system_error_events(
-                    error=error,
+                    error=reported,
                     event=event,
                     contract=self._latest.contract,
                     source=self.source,
@@ -340,6 +371,30 @@ class ArvoEventHandler:
                 raise ContractViolation(str(exc), metadata={"event_id": event.id}) from exc
             record_emittables(span, events)
             return ExecutionResult(events=events)
+
+    async def _call(self, version: _Version, handler_input: HandlerInput[Any]) -> Any:
+        """One call of the version's function, within :attr:`timeout` if one is set (a
+        blocking ``def`` then runs in a thread, which keeps running after the timeout)."""
+        if self.timeout is None:
+            result = version.function(handler_input)
+            if version.is_async or inspect.isawaitable(result):
+                result = await result
+            return result
+        call: Awaitable[Any] = (
+            version.function(handler_input)
+            if version.is_async
+            else asyncio.to_thread(version.function, handler_input)
+        )
+        try:
+            result = await asyncio.wait_for(call, self.timeout)
+            if inspect.isawaitable(result):
+                result = await asyncio.wait_for(result, self.timeout)
+        except TimeoutError as error:
+            raise HandlerTimeoutError(
+                f"Handler {self.source} v{version.contract.version} did not finish within "
+                f"{self.timeout:g} s"
+            ) from error
+        return result
 
     def _build_events(
         self,
@@ -399,6 +454,8 @@ def create_arvo_event_handler(
     default_event_emission_domains: Mapping[str, Sequence[DomainSpec]] | None = None,
     span_name: Callable[[str, ArvoEvent], str] | None = None,
     span_attributes: Mapping[str, Any] | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
 ) -> ArvoEventHandler:
     """Create an :class:`ArvoEventHandler`.
 
@@ -410,9 +467,15 @@ def create_arvo_event_handler(
             default to ``[ArvoDomain.ORCHESTRATION_CONTEXT]``.
         span_name: ``fn(contract_uri, event) -> str`` to rename the execution span.
         span_attributes: Extra attributes for the execution span.
+        retry: Retry transient failures (:class:`RetryPolicy`): with backoff and jitter,
+            and only when the attempts run out does the error become the ``sys.*.error``
+            event (its message says how many attempts were made). Violations are never
+            retried. Today the wait happens where the handler runs.
+        timeout: Seconds a call may take; a longer one fails with
+            :class:`HandlerTimeoutError` (retried if the policy says so).
 
     Raises:
-        ValueError: a contract version has no implementation.
+        ValueError: a contract version has no implementation, or a bad ``timeout``.
 
     Example:
         >>> async def add(input: HandlerInput):  # doctest: +SKIP
@@ -428,4 +491,6 @@ def create_arvo_event_handler(
         default_event_emission_domains=default_event_emission_domains,
         span_name=span_name,
         span_attributes=span_attributes,
+        retry=retry,
+        timeout=timeout,
     )

@@ -21,6 +21,7 @@ def test_the_metric_names_are_the_documented_ones() -> None:
         "arvo.workflows.completed",
         "arvo.workflows.failed",
         "arvo.workflow_actors.active",
+        "arvo.handler.retries",
     )
 
 
