@@ -21,7 +21,13 @@ __all__ = ["HandlerTimeoutError", "RetryPolicy", "attempted"]
 
 
 class HandlerTimeoutError(TimeoutError):
-    """A handler call ran longer than its ``timeout``."""
+    """A handler call ran longer than its ``timeout``; a ``TimeoutError``, so a policy that
+    retries ``TimeoutError`` retries it.
+
+    Example:
+        >>> RetryPolicy(retry_on=(TimeoutError,)).retries(HandlerTimeoutError("slow"), attempt=1)
+        True
+    """
 
 
 @dataclass(frozen=True)
