@@ -160,6 +160,18 @@ EXPECTED: dict[str, list[str]] = {
         "UndeliverableError",
         "WebhookSink",
     ],
+    "arvo_ray.timers": [
+        "ITimerStore",
+        "PendingTimer",
+        "SimpleTimerStore",
+        "TimerCancel",
+        "TimerCancelled",
+        "TimerFired",
+        "TimerRequest",
+        "TimerService",
+        "timer_cancel_contract",
+        "timer_contract",
+    ],
     "arvo_ray.ingress": [
         "EventGate",
         "INBOX_PREFIX",

@@ -1,0 +1,183 @@
+"""``TimerService``: sets, cancels and fires timers; its ``handlers`` plug into any broker.
+
+Setting a timer answers nothing at once: the reply is the ``evt.arvo.timer.success`` event
+that :meth:`TimerService.fire_due` emits once the timer is due, addressed to whoever asked,
+on their subject, with the request as its parent. Its id is derived from the request, so a
+reply fired twice (a crash between emitting and removing) is the same event, which a workflow
+consumes once. The clock is injectable: tests move time, they never sleep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from arvo_ray.core import (
+    ArvoEvent,
+    ContractViolation,
+    SchemaRecord,
+    create_arvo_event_factory,
+)
+from arvo_ray.core.kit import derived_event_id
+from arvo_ray.handler import ExecutionResult, OtelInherit
+from arvo_ray.timers._contract import (
+    TimerCancel,
+    TimerRequest,
+    timer_cancel_contract,
+    timer_contract,
+)
+from arvo_ray.timers._store import ITimerStore, PendingTimer, SimpleTimerStore
+
+__all__ = ["TimerService"]
+
+_FIRED = "evt.arvo.timer.success"
+_CANCELLED = "evt.arvo.timer.cancel.success"
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+class _Door:
+    """One of the service's two topics, as an ``IArvoEventHandler``."""
+
+    def __init__(self, service: TimerService, contract: Any) -> None:
+        self.service = service
+        self.contract = contract
+
+    @property
+    def source(self) -> str:
+        return str(self.contract.type)
+
+    @property
+    def system_error_schema(self) -> SchemaRecord:
+        return self.contract.system_error  # type: ignore[no-any-return]
+
+    def check_input(self, event: ArvoEvent) -> None:
+        self.service._validated(event, self.contract)
+
+    async def execute(
+        self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
+    ) -> ExecutionResult:
+        if self.contract is timer_contract:
+            await self.service.set(event)
+            return ExecutionResult(events=[])
+        return ExecutionResult(events=[await self.service.cancel(event)])
+
+
+class TimerService:
+    """Durable timers for workflows, over an :class:`ITimerStore`.
+
+    Args:
+        store: Where pending timers wait (default: in this process).
+        clock: Seconds since the epoch.
+
+    Example:
+        >>> import asyncio
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> now = [1_000.0]
+        >>> service = TimerService(clock=lambda: now[0])
+        >>> request = create_arvo_event_factory(timer_contract.version("1.0.0")).accepts(
+        ...     source="com.approval.flow", subject="s1", data={"delay": 60, "tag": "deadline"})
+        >>> asyncio.run(service.set(request))
+        True
+        >>> asyncio.run(service.fire_due())  # not yet
+        []
+        >>> now[0] += 60
+        >>> [(e.type, e.to, e.data["tag"]) for e in asyncio.run(service.fire_due())]
+        [('evt.arvo.timer.success', 'com.approval.flow', 'deadline')]
+    """
+
+    def __init__(
+        self, store: ITimerStore | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store: ITimerStore = store if store is not None else SimpleTimerStore()
+        self.clock = clock
+        self.fired = 0
+        self.handlers = [_Door(self, timer_contract), _Door(self, timer_cancel_contract)]
+        """The request and cancel topics, for a broker's or runtime's handler list."""
+
+    def _validated(self, event: ArvoEvent, contract: Any) -> Any:
+        schema = TimerRequest if contract is timer_contract else TimerCancel
+        if event.type != contract.type:
+            raise ContractViolation(
+                f"The timer service takes {contract.type}, got {event.type}",
+                metadata={"event_id": event.id},
+            )
+        try:
+            return schema.model_validate(event.data)
+        except ValueError as error:
+            raise ContractViolation(
+                f"Timer request {event.id!r} is invalid: {error}", metadata={"event_id": event.id}
+            ) from error
+
+    async def set(self, event: ArvoEvent) -> bool:
+        """Keep the timer ``event`` asks for; ``False`` if it was set already (a re-sent event).
+
+        Raises:
+            ContractViolation: neither or both of ``delay`` and ``due``, a negative delay, or a
+                time that does not parse or has no offset.
+        """
+        request: TimerRequest = self._validated(event, timer_contract)
+        due_at = (
+            self.clock() + request.delay if request.delay is not None else request.due.timestamp()  # type: ignore[union-attr]
+        )
+        return await self.store.add(PendingTimer(due_at, event.id, event.to_dict()))
+
+    async def cancel(self, event: ArvoEvent) -> ArvoEvent:
+        """Cancel the timer ``event`` names; the answer says whether it was pending."""
+        request: TimerCancel = self._validated(event, timer_cancel_contract)
+        cancelled = await self.store.cancel(request.timer_id)
+        return self._reply(
+            event,
+            timer_cancel_contract,
+            _CANCELLED,
+            {"timer_id": request.timer_id, "cancelled": cancelled},
+        )
+
+    async def fire_due(self, limit: int = 1000) -> list[ArvoEvent]:
+        """The replies of the timers due now (up to ``limit``), which then stop being pending.
+
+        Call it again while it returns ``limit`` replies: more may be due.
+        """
+        now = self.clock()
+        timers = await self.store.due(now, limit)
+        replies = []
+        for timer in timers:
+            request = ArvoEvent.from_dict(timer.request)
+            data = TimerRequest.model_validate(request.data)
+            replies.append(
+                self._reply(
+                    request,
+                    timer_contract,
+                    _FIRED,
+                    {
+                        "timer_id": timer.id,
+                        "tag": data.tag,
+                        "due": _iso(timer.due_at),
+                        "fired_at": _iso(now),
+                    },
+                )
+            )
+        self.fired += await self.store.remove([timer.id for timer in timers])
+        return replies
+
+    def _reply(self, request: ArvoEvent, contract: Any, type: str, data: Any) -> ArvoEvent:
+        factory = create_arvo_event_factory(contract.version("1.0.0"))
+        return factory.emits(
+            type=type,
+            source=contract.type,
+            subject=request.subject,
+            data=data,
+            to=request.redirectto or request.source,
+            parentid=request.id,
+            accesscontrol=request.accesscontrol,
+            id=derived_event_id(request, type, 0, None),
+            executionunits=0,
+        )
+
+    async def pending(self) -> int:
+        """How many timers wait."""
+        return await self.store.pending()
