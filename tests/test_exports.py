@@ -163,6 +163,8 @@ EXPECTED: dict[str, list[str]] = {
     "arvo_ray.timers": [
         "ITimerStore",
         "PendingTimer",
+        "RedisTimerStore",
+        "SQLiteTimerStore",
         "SimpleTimerStore",
         "TimerCancel",
         "TimerCancelled",

@@ -24,18 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 try:
     import redis.asyncio as aioredis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-    from redis.exceptions import NoScriptError, RedisError
+    from redis.exceptions import RedisError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 except ImportError as _exc:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -44,6 +39,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
     ) from _exc
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from arvo_ray._redis_clients import _Clients, _Lua
 from arvo_ray.memory import _json
 from arvo_ray.memory._base import (
     DEFAULT_LOCK_TTL,
@@ -64,20 +60,6 @@ _READ_BACKOFF = (0.05, 0.1)
 _READ_BUDGET = 1.0
 
 _TRANSIENT = (RedisConnectionError, RedisTimeoutError)
-
-
-class _Lua:
-    """A script called by SHA (``EVALSHA``), re-sent in full when the server lost it."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.sha = hashlib.sha1(text.encode()).hexdigest()
-
-    async def __call__(self, client: aioredis.Redis, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return await client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await client.eval(self.text, len(keys), *keys, *args)
 
 
 # KEYS: record, lock. ARGV: owner, expects_lock ("1"/"0"), prev digest ("" = must not exist),
@@ -137,52 +119,6 @@ end
 return 0
 """
 )
-
-
-class _Clients:
-    """One redis-py client per running event loop, shared by an instance and its views."""
-
-    def __init__(
-        self, url: str | None, client: aioredis.Redis | None, options: dict[str, Any]
-    ) -> None:
-        self._url = url
-        self._fixed = client
-        self._options = options
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._mutex = threading.Lock()
-
-    def get(self) -> aioredis.Redis:
-        if self._fixed is not None:
-            return self._fixed
-        loop = asyncio.get_running_loop()
-        with self._mutex:
-            client = self._by_loop.get(loop)
-            if client is None:
-                assert self._url is not None
-                # A bounded pool that makes a command wait (up to ``pool_timeout``) for a free
-                # connection: thousands of steps in flight queue up instead of failing.
-                pool = aioredis.BlockingConnectionPool.from_url(
-                    self._url,
-                    # We retry reads ourselves (within the spec's budget) and never retry a
-                    # write, so redis-py's own retries (seconds of back-off) are switched off.
-                    retry=Retry(NoBackoff(), 0),
-                    **self._options,
-                )
-                client = aioredis.Redis(connection_pool=pool)
-                self._by_loop[loop] = client
-        return client
-
-    async def aclose(self) -> None:
-        if self._fixed is not None:
-            return  # the caller's client: the caller closes it
-        loop = asyncio.get_running_loop()
-        with self._mutex:
-            client = self._by_loop.pop(loop, None)
-        if client is not None:
-            await client.aclose()
-            await client.connection_pool.disconnect()
 
 
 class RedisMachineMemory(BaseMachineMemory):

@@ -1,0 +1,3 @@
+"""Fixtures for the timer tests: the shared redis-server."""
+
+from redis_server import free_port, redis_url, require_or_skip  # noqa: F401
