@@ -18,10 +18,13 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arvo_ray.egress import EventSink
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
+
+if TYPE_CHECKING:
+    from arvo_ray.runtime._runtime import ArvoRuntime
 
 __all__ = ["ServiceApp", "ingress_app", "load_app", "run_service", "state_file"]
 
@@ -44,6 +47,20 @@ class ServiceApp:
     """Where events go that no handler or workflow takes, by ``to`` prefix (``"*"``: the rest)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Further :class:`~arvo_ray.runtime.ArvoRuntime` arguments (``placement``, ``brokers``...)."""
+
+    def start(self, name: str) -> ArvoRuntime:
+        """Start (or re-attach to) the runtime ``name`` of this app, in namespace ``arvo``
+        unless :attr:`options` say otherwise."""
+        from arvo_ray.runtime._runtime import ArvoRuntime
+
+        return ArvoRuntime(
+            handlers=self.handlers,
+            workflows=self.workflows,
+            memory=self.memory,
+            sinks=self.sinks,
+            name=name,
+            **{"namespace": "arvo", **self.options},
+        )
 
 
 def load_app(spec: str) -> ServiceApp:
@@ -108,8 +125,6 @@ def run_service(
     import ray
     from ray import serve
 
-    from arvo_ray.runtime._runtime import ArvoRuntime
-
     stop = stop or threading.Event()
     # A local Ray (no RAY_ADDRESS) is this service's own: Serve and Ray stop with it.
     local = not ray.is_initialized() and not os.environ.get("RAY_ADDRESS")
@@ -124,14 +139,7 @@ def run_service(
         # After ray.init, which installs a SIGTERM handler of its own that reports a crash.
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-    runtime = ArvoRuntime(
-        handlers=app.handlers,
-        workflows=app.workflows,
-        memory=app.memory,
-        sinks=app.sinks,
-        name=name,
-        **{"namespace": "arvo", **app.options},
-    )
+    runtime = app.start(name)
     try:
         url = runtime.start_ingress(host=host, port=port, token=token)
         state.parent.mkdir(parents=True, exist_ok=True)
@@ -166,8 +174,6 @@ def ingress_app(args: Mapping[str, Any]) -> Any:
     Raises:
         ValueError: no ``app`` in ``args``.
     """
-    from arvo_ray.runtime._runtime import ArvoRuntime
-
     options = dict(args)
     spec = options.pop("app", None)
     if not spec:
@@ -175,12 +181,5 @@ def ingress_app(args: Mapping[str, Any]) -> Any:
     name = str(options.pop("name", "arvo-service"))
     token = os.environ.get(str(options.pop("token_env", "ARVO_RAY_TOKEN"))) or None
     app = load_app(str(spec))
-    runtime = ArvoRuntime(
-        handlers=app.handlers,
-        workflows=app.workflows,
-        memory=app.memory,
-        sinks=app.sinks,
-        name=name,
-        **{"namespace": "arvo", **app.options},
-    )
+    runtime = app.start(name)
     return runtime.ingress_application(token=token, **options)

@@ -8,7 +8,6 @@ duplicate's "no second effect" is checked on the side effect itself.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -21,6 +20,7 @@ import requests
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
+from redis_server import free_port
 
 from arvo_ray.core import ArvoEvent, create_arvo_event_factory
 from arvo_ray.examples.number_domain import (
@@ -67,12 +67,6 @@ class Setup:
 
     def accepted(self) -> int:
         return int(self.get("stats").json()["ingress"]["accepted"])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

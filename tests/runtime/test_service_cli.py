@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import ray
+from redis_server import free_port
 
 from arvo_ray.examples.number_domain import number_modifier_init
 from arvo_ray.runtime import state_file
@@ -31,12 +31,6 @@ def cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.Com
         timeout=timeout,
         env=env,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.slow
