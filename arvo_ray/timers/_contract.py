@@ -4,7 +4,9 @@ Arvo keeps machines pure and forbids XState's ``after``: time enters a workflow 
 like any other service's answer. A workflow sends ``com.arvo.timer`` with a ``delay`` in
 seconds or an absolute ``due`` time (and an optional ``tag``), and receives
 ``evt.arvo.timer.success`` when the timer is due. ``com.arvo.timer.cancel`` names the timer
-(the id of the event that set it) and answers at once whether it was still pending.
+and answers at once whether it was still pending. A workflow does not know the ids of the
+events it emits, so a timer it may cancel gets a ``name``, unique within its subject: the
+cancel request gives that name (or the id of the event that set the timer).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class TimerRequest(BaseModel):
     delay: float | None = Field(default=None, ge=0, description="Seconds from now.")
     due: datetime | None = Field(default=None, description="When, with a UTC offset.")
     tag: str | None = Field(default=None, description="Returned in the reply, e.g. 'deadline'.")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Names the timer within its subject, to cancel it; a second request with "
+        "the same name while it waits is ignored.",
+    )
 
     @model_validator(mode="after")
     def _one_of_delay_and_due(self) -> TimerRequest:
@@ -45,17 +53,30 @@ class TimerFired(BaseModel):
     """The reply: the timer ``timer_id`` (the request's event id) is due."""
 
     timer_id: str
+    name: str | None = None
     tag: str | None = None
     due: str = Field(description="When it was due (ISO 8601, UTC).")
     fired_at: str = Field(description="When it fired (ISO 8601, UTC).")
 
 
 class TimerCancel(BaseModel):
-    timer_id: str = Field(min_length=1, description="The id of the event that set the timer.")
+    """Cancel the timer set by the event ``timer_id``, or the one ``name``d on this subject."""
+
+    timer_id: str | None = Field(
+        default=None, min_length=1, description="The id of the event that set the timer."
+    )
+    name: str | None = Field(default=None, min_length=1, description="The timer's name.")
+
+    @model_validator(mode="after")
+    def _one_of_id_and_name(self) -> TimerCancel:
+        if (self.timer_id is None) == (self.name is None):
+            raise ValueError("give exactly one of 'timer_id' and 'name'")
+        return self
 
 
 class TimerCancelled(BaseModel):
-    timer_id: str
+    timer_id: str | None = None
+    name: str | None = None
     cancelled: bool = Field(description="False when it had fired already, or never existed.")
 
 

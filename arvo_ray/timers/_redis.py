@@ -90,6 +90,10 @@ class RedisTimerStore:
     async def pending(self) -> int:
         return int(await self._clients.get().hlen(self.keys[1]))
 
+    async def next_due(self) -> float | None:
+        first: list[Any] = await self._clients.get().zrange(self.keys[0], 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
     async def aclose(self) -> None:
         await self._clients.aclose()
 

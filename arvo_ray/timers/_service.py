@@ -10,9 +10,9 @@ consumes once. The clock is injectable: tests move time, they never sleep.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from arvo_ray.core import (
     ArvoEvent,
@@ -32,12 +32,25 @@ from arvo_ray.timers._store import ITimerStore, PendingTimer, SimpleTimerStore
 
 __all__ = ["TimerService"]
 
+_T = TypeVar("_T")
+
 _FIRED = "evt.arvo.timer.success"
 _CANCELLED = "evt.arvo.timer.cancel.success"
 
 
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def _named(subject: str, name: str) -> str:
+    """The store key of a named timer: unique within its subject."""
+    return f"{subject}#{name}"
+
+
+def _key_of(reply: ArvoEvent) -> str:
+    """The store key of the timer a fired reply answers."""
+    name = reply.data.get("name")
+    return reply.data["timer_id"] if name is None else _named(reply.subject, name)
 
 
 class _Door:
@@ -95,7 +108,8 @@ class TimerService:
     ) -> None:
         self.store: ITimerStore = store if store is not None else SimpleTimerStore()
         self.clock = clock
-        self.fired = 0
+        self.fired_count = 0
+        """Timers fired (delivered and removed) by this service."""
         self.handlers = [_Door(self, timer_contract), _Door(self, timer_cancel_contract)]
         """The request and cancel topics, for a broker's or runtime's handler list."""
 
@@ -124,45 +138,63 @@ class TimerService:
         due_at = (
             self.clock() + request.delay if request.delay is not None else request.due.timestamp()  # type: ignore[union-attr]
         )
-        return await self.store.add(PendingTimer(due_at, event.id, event.to_dict()))
+        key = event.id if request.name is None else _named(event.subject, request.name)
+        return await self.store.add(PendingTimer(due_at, key, event.to_dict()))
 
     async def cancel(self, event: ArvoEvent) -> ArvoEvent:
         """Cancel the timer ``event`` names; the answer says whether it was pending."""
         request: TimerCancel = self._validated(event, timer_cancel_contract)
-        cancelled = await self.store.cancel(request.timer_id)
-        return self._reply(
-            event,
-            timer_cancel_contract,
-            _CANCELLED,
-            {"timer_id": request.timer_id, "cancelled": cancelled},
-        )
+        key = request.timer_id or _named(event.subject, request.name or "")
+        cancelled = await self.store.cancel(key)
+        answer = request.model_dump(exclude_none=True) | {"cancelled": cancelled}
+        return self._reply(event, timer_cancel_contract, _CANCELLED, answer)
 
-    async def fire_due(self, limit: int = 1000) -> list[ArvoEvent]:
-        """The replies of the timers due now (up to ``limit``), which then stop being pending.
-
-        Call it again while it returns ``limit`` replies: more may be due.
-        """
+    async def due(self, limit: int = 1000) -> list[ArvoEvent]:
+        """The replies of up to ``limit`` timers due now, earliest first. The timers stay
+        pending until :meth:`fired` is told they were delivered."""
         now = self.clock()
-        timers = await self.store.due(now, limit)
         replies = []
-        for timer in timers:
+        for timer in await self.store.due(now, limit):
             request = ArvoEvent.from_dict(timer.request)
             data = TimerRequest.model_validate(request.data)
+            fired = {"timer_id": request.id, "name": data.name, "tag": data.tag}
+            fired["due"] = _iso(timer.due_at)
             replies.append(
-                self._reply(
-                    request,
-                    timer_contract,
-                    _FIRED,
-                    {
-                        "timer_id": timer.id,
-                        "tag": data.tag,
-                        "due": _iso(timer.due_at),
-                        "fired_at": _iso(now),
-                    },
-                )
+                self._reply(request, timer_contract, _FIRED, {**fired, "fired_at": _iso(now)})
             )
-        self.fired += await self.store.remove([timer.id for timer in timers])
         return replies
+
+    async def fired(self, replies: list[ArvoEvent]) -> int:
+        """The timers of ``replies`` were delivered: they stop being pending. How many were."""
+        removed = await self.store.remove([_key_of(reply) for reply in replies])
+        self.fired_count += removed
+        return removed
+
+    async def fire_due(self, limit: int = 1000) -> list[ArvoEvent]:
+        """The replies of the timers due now (up to ``limit``), which stop being pending at
+        once. Call it again while it returns ``limit`` replies: more may be due.
+
+        A reply lost after this returns (a crash before it reached its workflow) never comes
+        back: :meth:`deliver_due` removes a timer only once its reply was delivered.
+        """
+        replies = await self.due(limit)
+        await self.fired(replies)
+        return replies
+
+    async def deliver_due(
+        self, deliver: Callable[[ArvoEvent], Awaitable[_T]], limit: int = 1000
+    ) -> list[_T]:
+        """Hand the reply of each timer due now to ``deliver`` (e.g. a broker's ``run``), in
+        order, and return what it returned. A timer stops being pending once its reply was
+        delivered: a crash in between fires it again, with the same reply id, which the
+        workflow ignores once consumed. If ``deliver`` raises, that timer and the later ones
+        stay pending, and the error propagates.
+        """
+        results = []
+        for reply in await self.due(limit):
+            results.append(await deliver(reply))
+            await self.fired([reply])
+        return results
 
     def _reply(self, request: ArvoEvent, contract: Any, type: str, data: Any) -> ArvoEvent:
         factory = create_arvo_event_factory(contract.version("1.0.0"))

@@ -123,5 +123,11 @@ class SQLiteTimerStore:
         )
         return count
 
+    async def next_due(self) -> float | None:
+        due: float | None = await self._run(
+            lambda c: c.execute("SELECT min(due_at) FROM arvo_timers").fetchone()[0]
+        )
+        return due
+
     def __repr__(self) -> str:
         return f"SQLiteTimerStore({str(self.path)!r})"

@@ -47,6 +47,11 @@ class ITimerStore(Protocol):
         """How many timers wait."""
         ...
 
+    async def next_due(self) -> float | None:
+        """When the earliest pending timer is due (``None``: none waits): how long a firing
+        loop may sleep."""
+        ...
+
 
 class SimpleTimerStore:
     """Pending timers in this process (for ``SimpleEventBroker``, tests and notebooks): a heap
@@ -92,3 +97,8 @@ class SimpleTimerStore:
 
     async def pending(self) -> int:
         return len(self._timers)
+
+    async def next_due(self) -> float | None:
+        while self._heap and self._timers.get(self._heap[0].id) is not self._heap[0]:
+            heapq.heappop(self._heap)  # cancelled or removed
+        return self._heap[0].due_at if self._heap else None

@@ -284,6 +284,62 @@ def explained_by(runs: list[float], kills: list[tuple[float, str]]) -> str | Non
     return between[-1] if between else None
 
 
+def stuck_report(runtimes: list[ArvoRuntime]) -> str:
+    """What every actor of ``runtimes`` is waiting on: for a run that never returns."""
+
+    def _task_stacks(actor_self: Any) -> list[str]:
+        """The asyncio tasks pending in an actor's process, each with the stack it waits in."""
+        import gc
+
+        stacks = []
+        for loop in [o for o in gc.get_objects() if isinstance(o, asyncio.AbstractEventLoop)]:
+            for task in list(asyncio.all_tasks(loop)):
+                # The whole chain of awaits (a task's own stack shows only its outer frame).
+                frames, awaited = [], task.get_coro()
+                while awaited is not None and len(frames) < 40:
+                    frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+                    if frame is None:
+                        frames.append(f"    awaits {awaited!r:.200}")
+                        break
+                    code = frame.f_code
+                    frames.append(f"    {code.co_filename}:{frame.f_lineno} {code.co_name}")
+                    awaited = getattr(awaited, "cr_await", None) or getattr(
+                        awaited, "gi_yieldfrom", None
+                    )
+                stacks.append("\n".join(frames))
+        return stacks
+
+    lines = []
+    for runtime in runtimes:
+        for entry in ray.util.list_named_actors(all_namespaces=True):
+            if entry["namespace"] != runtime.namespace or not entry["name"].startswith(
+                runtime.name
+            ):
+                continue
+            actor = ray.get_actor(entry["name"], namespace=runtime.namespace)
+            try:
+                stacks = ray.get(actor.__ray_call__.remote(_task_stacks), timeout=30)
+            except Exception as error:
+                stacks = [f"no answer: {error!r}"]
+            lines.append(f"== {entry['name']}: {len(stacks)} tasks")
+            counts = Counter(stacks)
+            lines += [f"-- x{n}\n{stack}" for stack, n in counts.most_common(8)]
+    return "\n".join(lines)
+
+
+def run_or_report(
+    runtimes: list[ArvoRuntime], runtime: ArvoRuntime, events: list[ArvoEvent], **options: Any
+) -> list[RunResult]:
+    """``runtime.run_many(events)``; on a time-out, what every actor waits on is printed."""
+    try:
+        return runtime.run_many(events, progress=False, **options)
+    except TimeoutError:
+        report = stuck_report(runtimes)
+        print(report, file=sys.stderr)
+        Path(os.environ.get("ARVO_CHAOS_REPORT", "/tmp/arvo-chaos-stuck.txt")).write_text(report)
+        raise
+
+
 # -- the scenarios ---------------------------------------------------------------------------------
 
 
@@ -396,6 +452,8 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
         phase("run under kills")
         figures["kills"] = dict(Counter(kind for _, kind in killer.kills))
         figures["hangs"] = len(hung)
+        if hung:
+            print(stuck_report(runtimes), file=sys.stderr)
         assert hung == [], f"{len(hung)} runs gave no outcome within 15 minutes"
 
         # -- every caller got the right answer, each completion once ---------------------------
@@ -457,7 +515,7 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
                 for item, result in zip(items, results, strict=True)
                 if item.runtime == index
             ]
-            replays = runtime.run_many([item.init for item, _ in mine], progress=False, timeout=300)
+            replays = run_or_report(runtimes, runtime, [item.init for item, _ in mine], timeout=300)
             for (item, first), again in zip(mine, replays, strict=True):
                 assert again.final == first.final, (item.init.type, again.describe())
                 if item.final is None:
@@ -477,8 +535,8 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
         ]
         assert len(fresh) == 20
         # At most a few at once: instance actors are started only as fast as the machine can.
-        outcomes = runtimes[0].run_many(
-            [item.init for item in fresh], progress=False, timeout=300, window=8
+        outcomes = run_or_report(
+            runtimes, runtimes[0], [item.init for item in fresh], timeout=300, window=8
         )
         assert [wrong_answer(item, r) for item, r in zip(fresh, outcomes, strict=True)] == [
             None

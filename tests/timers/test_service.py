@@ -28,9 +28,10 @@ def request(subject: str = "s1", **data: Any) -> ArvoEvent:
     return factory.accepts(source=CALLER, subject=subject, data=data)
 
 
-def cancel(timer_id: str) -> ArvoEvent:
+def cancel(timer_id: str | None = None, *, name: str | None = None) -> ArvoEvent:
     factory = create_arvo_event_factory(timer_cancel_contract.version("1.0.0"))
-    return factory.accepts(source=CALLER, subject="s1", data={"timer_id": timer_id})
+    data = {"timer_id": timer_id} if name is None else {"name": name}
+    return factory.accepts(source=CALLER, subject="s1", data=data)
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ async def test_a_timer_fires_when_due_and_not_before(service: TimerService, cloc
         timespec="milliseconds"
     )
     assert await service.fire_due() == []  # once
-    assert await service.pending() == 0 and service.fired == 1
+    assert await service.pending() == 0 and service.fired_count == 1
 
 
 async def test_an_absolute_due_time_and_one_already_past(service: TimerService) -> None:
@@ -76,7 +77,7 @@ async def test_a_cancelled_timer_never_fires(service: TimerService, clock: Clock
     await service.set(asked)
     answer = await service.cancel(cancel(asked.id))
     assert answer.type == "evt.arvo.timer.cancel.success"
-    assert answer.data == {"timer_id": asked.id, "cancelled": True}
+    assert answer.data == {"timer_id": asked.id, "name": None, "cancelled": True}
     assert (await service.cancel(cancel(asked.id))).data["cancelled"] is False
     clock.now += 60
     assert await service.fire_due() == []
@@ -139,3 +140,51 @@ async def test_the_service_plugs_into_a_broker_as_two_handlers(
     assert result.final is None and await service.pending() == 1
     answer = await broker.run(cancel(asked.id))
     assert answer.final is not None and answer.final.data["cancelled"] is True
+
+
+async def test_a_named_timer_is_set_once_per_subject_and_cancelled_by_name(
+    service: TimerService, clock: Clock
+) -> None:
+    """A workflow cannot know the ids of the events it emits: it names the timer instead."""
+    assert await service.set(request(delay=5, name="deadline")) is True
+    assert await service.set(request(delay=9, name="deadline")) is False  # the first stays
+    assert await service.set(request(subject="s2", delay=5, name="deadline")) is True
+    answer = await service.cancel(cancel(name="deadline"))  # on subject s1
+    assert answer.data == {"timer_id": None, "name": "deadline", "cancelled": True}
+    clock.now += 10
+    [reply] = await service.fire_due()
+    assert (reply.subject, reply.data["name"]) == ("s2", "deadline")
+    assert await service.pending() == 0
+
+
+async def test_deliver_due_removes_a_timer_only_once_its_reply_was_delivered(
+    service: TimerService, clock: Clock
+) -> None:
+    for index in range(3):
+        await service.set(request(subject=f"s{index}", delay=1, name="t"))
+    clock.now += 1
+    delivered: list[str] = []
+
+    async def deliver(reply: ArvoEvent) -> str:
+        if reply.subject == "s1" and not delivered.count("failed"):
+            delivered.append("failed")
+            raise ConnectionError("the broker is gone")
+        delivered.append(reply.subject)
+        return reply.subject
+
+    with pytest.raises(ConnectionError):
+        await service.deliver_due(deliver)
+    assert delivered == ["s0", "failed"] and await service.pending() == 2
+    assert await service.deliver_due(deliver) == ["s1", "s2"]  # fired again, the same replies
+    assert await service.pending() == 0 and service.fired_count == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "words"), [({}, "exactly one of"), ({"timer_id": "a", "name": "b"}, "exactly one of")]
+)
+async def test_bad_cancel_requests_are_contract_violations(
+    service: TimerService, data: dict[str, Any], words: str
+) -> None:
+    event = cancel("x").model_copy(update={"data": data})
+    with pytest.raises(ContractViolation, match=words):
+        await service.cancel(event)

@@ -62,6 +62,17 @@ async def test_a_cancelled_timer_is_never_due(store: ITimerStore) -> None:
     assert [t.id for t in await store.due(now=5.0, limit=10)] == ["y"]
 
 
+async def test_next_due_is_the_earliest_pending(store: ITimerStore) -> None:
+    assert await store.next_due() is None
+    await store.add(timer(30.0, "late"))
+    await store.add(timer(10.5, "early"))
+    assert await store.next_due() == 10.5
+    await store.cancel("early")
+    assert await store.next_due() == 30.0
+    await store.remove(["late"])
+    assert await store.next_due() is None
+
+
 async def test_persistent_stores_survive_reopening_and_pickling(
     tmp_path: Path, redis_url: Any
 ) -> None:
