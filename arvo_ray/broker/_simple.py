@@ -330,9 +330,22 @@ class SimpleEventBroker:
                 "The event source cannot be one of the handlers in the broker. Please update "
                 f"the event.source, the given is '{event.source}'"
             )
+        return await self._run(event, trace, answers_to=event.source)
+
+    async def deliver(self, event: ArvoEvent, *, trace: bool = False) -> RunResult:
+        """Run the chain of an event that one of this broker's own services emitted outside
+        any run: a timer's reply (``TimerService.deliver_due(broker.deliver)``).
+
+        As :meth:`run`, except that ``event.source`` is a handler here, so nothing comes back
+        to it: ``final`` is the last of ``outputs``, e.g. the completion its workflow sends
+        to whoever started it.
+        """
+        return await self._run(event, trace, answers_to=None)
+
+    async def _run(self, event: ArvoEvent, trace: bool, answers_to: str | None) -> RunResult:
         started = perf_counter()
         run = _Run(subject=event.subject)
-        waiting = self._waiting.setdefault(event.source, {})
+        waiting = self._waiting.setdefault(answers_to, {}) if answers_to else {}
         waiting.setdefault(event.subject, []).append(run)
         token = _current_run.set(run)
         try:
@@ -343,12 +356,13 @@ class SimpleEventBroker:
             runs.remove(run)
             if not runs:
                 del waiting[event.subject]
-                if not waiting:
-                    del self._waiting[event.source]
+                if not waiting and answers_to:
+                    del self._waiting[answers_to]
         position = {id(item): index for index, item in enumerate(run.events)}
         outputs = sorted([*run.answers, *run.unrouted], key=lambda item: position.get(id(item), 0))
+        final = run.answers[-1] if run.answers else None
         return RunResult(
-            final=run.answers[-1] if run.answers else None,
+            final=outputs[-1] if answers_to is None and outputs else final,
             outputs=outputs,
             errors=[d for d in run.errors if not isinstance(d.error, _NoSubscriber)],
             domained=run.domained,

@@ -293,9 +293,19 @@ class ArvoEventHandler:
 
     @observed_execution
     async def execute(
-        self, event: ArvoEvent, *, otel_inherit: OtelInherit = "event"
+        self,
+        event: ArvoEvent,
+        *,
+        otel_inherit: OtelInherit = "event",
+        attempt: int = 1,
+        defer_retry: bool = False,
     ) -> ExecutionResult:
-        """Handle one event; see the class docstring for what raises and what becomes events."""
+        """Handle one event; see the class docstring for what raises and what becomes events.
+
+        ``attempt`` numbers this call when a runtime retries it; with ``defer_retry`` a failure
+        the retry policy retries is not waited for here: the result's ``retry_in`` says when
+        to call again (the runtime waits on a durable timer, holding no worker).
+        """
         name = (
             self._span_name(self.contract.uri, event)
             if self._span_name
@@ -319,7 +329,7 @@ class ArvoEventHandler:
                 span=span,
                 span_headers=headers,
             )
-            attempt = 0
+            attempt -= 1
             while True:
                 attempt += 1
                 try:
@@ -340,6 +350,10 @@ class ArvoEventHandler:
                         {"attempt": attempt, "error": type(failure).__name__, "wait_seconds": wait},
                     )
                 record_retry(self.source)
+                if defer_retry:
+                    if span is not None:
+                        span.set_attribute("arvo.handler.attempts", attempt)
+                    return ExecutionResult(events=[], retry_in=wait)
                 await self._sleep(wait)
             if span is not None:
                 span.set_attribute("arvo.handler.attempts", attempt)

@@ -26,6 +26,9 @@ class ExecutionResult:
         answer: The stored answer of a finished workflow (its completion, or its
             ``sys.*.error`` events), returned with duplicate and late events, so a caller that
             asks again gets the answer it missed.
+        retry_in: The call failed transiently, its retry policy tries it again, and the
+            caller asked to do the waiting itself (``defer_retry``): call again with the next
+            attempt after this many seconds. ``None`` otherwise.
 
     Example:
         >>> import asyncio
@@ -39,6 +42,8 @@ class ExecutionResult:
         [('evt.value.write.success', {'key': 'apples', 'success': True})]
         >>> result.committed, result.duplicate, result.late, result.orphan, result.answer
         (False, False, False, None, [])
+        >>> result.retry_in is None
+        True
     """
 
     events: list[ArvoEvent] = field(default_factory=list)
@@ -47,6 +52,7 @@ class ExecutionResult:
     late: bool = False
     orphan: str | None = None
     answer: list[ArvoEvent] = field(default_factory=list)
+    retry_in: float | None = None
 
 
 @runtime_checkable

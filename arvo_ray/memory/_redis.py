@@ -204,6 +204,11 @@ class RedisMachineMemory(BaseMachineMemory):
         """The key namespace."""
         return self._prefix
 
+    @property
+    def url(self) -> str | None:
+        """The server's URL (``None`` when built from a client)."""
+        return self._url
+
     # -- keys ------------------------------------------------------------------------------
 
     def _record_key(self, id: str) -> str:

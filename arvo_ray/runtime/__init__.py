@@ -13,7 +13,7 @@ from arvo_ray._results import (
     WorkflowRecord,
     WorkflowStalledError,
 )
-from arvo_ray.runtime._config import Instance, Sharded
+from arvo_ray.runtime._config import Instance, Sharded, Timers
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, MemoryActor
 from arvo_ray.runtime._outcome import RuntimeStats, StepOutcome
 from arvo_ray.runtime._runtime import ArvoRuntime, default_memory_path
@@ -38,6 +38,7 @@ __all__ = [
     "ServiceApp",
     "Sharded",
     "StepOutcome",
+    "Timers",
     "WorkflowRecord",
     "WorkflowStalledError",
     "default_memory_path",

@@ -25,26 +25,41 @@ from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
 from arvo_ray.workflow import WorkflowHandler
 
-__all__ = ["WorkflowHostActor", "execute_outcome", "run_handler_batch"]
+__all__ = ["HandlerCall", "WorkflowHostActor", "execute_outcome", "run_handler_batch"]
 
 # Handlers are shipped once per process (by object reference) and kept here afterwards.
 _HANDLER_CACHE: dict[str, IArvoEventHandler] = {}
 
 
-async def execute_outcome(handler: IArvoEventHandler, event: ArvoEvent) -> StepOutcome:
+HandlerCall = tuple[ArvoEvent, int]
+"""An event for a handler, and which attempt of its retry policy this call is (1: the first)."""
+
+
+async def execute_outcome(
+    handler: IArvoEventHandler, call: HandlerCall, defer_retries: bool = False
+) -> StepOutcome:
     """One call of ``handler``: its events, or what it raised (a value: violations keep their
-    type, and Ray does not log them as task failures)."""
+    type, and Ray does not log them as task failures). With ``defer_retries`` a handler with a
+    retry policy does not wait between attempts: the outcome says when to call again."""
+    event, attempt = call
     try:
-        result = await handler.execute(event)
+        if defer_retries and getattr(handler, "retry", None) is not None:
+            result = await handler.execute(  # type: ignore[call-arg]
+                event, attempt=attempt, defer_retry=True
+            )
+        else:
+            result = await handler.execute(event)
     except Exception as error:
         return StepOutcome(error=error)
-    return StepOutcome(events=result.events)
+    return StepOutcome(events=result.events, retry_in=result.retry_in)
 
 
 async def _execute_all(
-    handler: IArvoEventHandler, events: Sequence[ArvoEvent]
+    handler: IArvoEventHandler, calls: Sequence[HandlerCall], defer_retries: bool
 ) -> list[StepOutcome]:
-    return list(await asyncio.gather(*(execute_outcome(handler, event) for event in events)))
+    return list(
+        await asyncio.gather(*(execute_outcome(handler, call, defer_retries) for call in calls))
+    )
 
 
 def _with_metrics(
@@ -72,12 +87,15 @@ def _handler_from(box: Sequence[Any]) -> IArvoEventHandler:
 
 @ray.remote(max_retries=3)
 def run_handler_batch(
-    box: Sequence[Any], events: Sequence[ArvoEvent], telemetry: TelemetryConfig | None = None
+    box: Sequence[Any],
+    calls: Sequence[HandlerCall],
+    telemetry: TelemetryConfig | None = None,
+    defer_retries: bool = False,
 ) -> list[StepOutcome]:
     """Run a stateless handler on a batch of events (retried if the worker dies: handlers are pure)."""
     if telemetry is not None:
         install_telemetry(telemetry)  # once per process; later calls compare and return
-    outcomes = asyncio.run(_execute_all(_handler_from(box), events))
+    outcomes = asyncio.run(_execute_all(_handler_from(box), calls, defer_retries))
     return _with_metrics(outcomes, telemetry)
 
 

@@ -66,6 +66,7 @@ from arvo_ray.telemetry import (
     merge_metrics,
     routing_span,
 )
+from arvo_ray.timers import TimerFiring, TimerService
 from arvo_ray.workflow import is_finished, stored_answer
 
 __all__ = ["BrokerActor", "BrokerConfig"]
@@ -98,6 +99,10 @@ COUNTERS = (
     "handed_to_shards",
     "sunk",
     "sink_failures",
+    "timer_requests",
+    "timers_fired",
+    "timers_late",
+    "retries_deferred",
 )
 
 
@@ -115,9 +120,10 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, ray.exceptions.RayError)
 
 
-ShardPart = tuple[bool, tuple[DeadLetter, ...], RunResult, list[ArvoEvent]]
+ShardPart = tuple[bool, tuple[DeadLetter, ...], RunResult, list[ArvoEvent], bool]
 """What a shard returns for an event of its chains another shard handed it: (handed on,
-dead letters, the part of the run it routed, stored answers it found)."""
+dead letters, the part of the run it routed, stored answers it found, whether a handler's
+retry in it was deferred)."""
 
 
 class BrokerActor:
@@ -134,12 +140,25 @@ class BrokerActor:
         if config.telemetry is not None:
             install_telemetry(config.telemetry)
         self.metrics_total: dict[str, Any] = {}
+        timers = config.timers
+        self.timers = (
+            None
+            if timers is None or timers.store is None
+            else TimerService(timers.store, timers.clock)
+        )
+        # The timer service's two topics are answered here: a request is one store write.
+        self.timer_doors = {
+            door.source: door for door in (self.timers.handlers if self.timers else [])
+        }
         self.routes = RoutingTable(
-            [h.source for h in config.handlers], [w.source for w in config.workflows]
+            [h.source for h in config.handlers] + list(self.timer_doors),
+            [w.source for w in config.workflows],
         )
         # Workflow actors live next to their shard: a chain's routing and state on one node.
         node = ray.get_runtime_context().get_node_id()
-        self.handler_calls = HandlerCalls(config, shard, node)
+        self.handler_calls = HandlerCalls(
+            config, shard, node, defer_retries=self.timers is not None
+        )
         self.memory = config.memory.for_owner(f"{config.name}-broker-{uuid.uuid4().hex[:8]}")
         self.placement: ShardedPlacement | InstancePlacement = (
             ShardedPlacement(config, config.placement, shard, node)
@@ -166,6 +185,10 @@ class BrokerActor:
         # Async actors construct inside their event loop: start maintenance (and a recovery
         # sweep, which matters after a restart) right away.
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
+        self._firing: asyncio.Task[None] | None = None
+        if self.timers is not None and timers is not None and shard == 0:
+            firing = TimerFiring(self.timers, self._fire, poll=timers.poll)
+            self._firing = asyncio.get_running_loop().create_task(firing.run())
 
     def ready(self) -> dict[str, list[str]]:
         return self.routes.topics()
@@ -270,24 +293,33 @@ class BrokerActor:
         counters["runs"] += 1
         counters["runs_active"] += 1
         counters["runs_active_peak"] = max(counters["runs_active_peak"], counters["runs_active"])
+        # A handler called directly whose retry may wait on a timer answers after the chain
+        # ended: listen from the start, the retry may fire at once.
+        direct = (event.source, event.subject)
+        retried = self.waiters.wait_for(direct) if self._defers(event) else None
         try:
             await self._route(event, run, top=True)
             result.final = run.answer_to(event.source)
-            if result.final is None and self._cut(result):
+            if result.final is None and (self._cut(result) or run.deferred):
                 key = answer_key(event, self.routes.workflows)
                 if key is not None:
                     result.final = await self._answer_of(event, key, run)
+                elif retried is not None and run.deferred:
+                    result.final = await self._retried_answer(retried, event, run)
         finally:
             counters["runs_active"] -= 1
+            if retried is not None:
+                self.waiters.forget(direct, retried)
         result.seconds = time.perf_counter() - started
         return result
 
-    async def deliver(self, event: ArvoEvent, trace: bool = False) -> ShardPart:
-        """Route an event of this shard's chains that another shard handed over."""
+    async def deliver(self, event: ArvoEvent, trace: bool = False, attempt: int = 1) -> ShardPart:
+        """Route an event of this shard's chains that another shard handed over (``attempt``:
+        of its handler's retry policy, for a retry that fell due)."""
         run = ChainRun(RunResult(trace=[] if trace else None))
         letters: list[DeadLetter] = []
-        handed_on = await self._route(event, run, letters=letters)
-        return handed_on, tuple(letters), run.result, run.answers
+        handed_on = await self._route(event, run, letters=letters, attempt=attempt)
+        return handed_on, tuple(letters), run.result, run.answers, run.deferred
 
     @staticmethod
     def _cut(result: RunResult) -> bool:
@@ -295,6 +327,30 @@ class BrokerActor:
         or runs, elsewhere) or a failure that recovery heals. (A workflow that a violation
         stopped says so on its record.)"""
         return result.redelivered or any(_transient(letter.error) for letter in result.errors)
+
+    def _defers(self, event: ArvoEvent) -> bool:
+        """Whether ``event`` goes to a handler here whose retries wait on durable timers."""
+        handler = self.handler_calls.handlers.get(event.to or "")
+        return self.timers is not None and getattr(handler, "retry", None) is not None
+
+    async def _retried_answer(
+        self, future: asyncio.Future[ArvoEvent], event: ArvoEvent, run: ChainRun
+    ) -> ArvoEvent | None:
+        """The answer of a handler called directly, once its deferred retry gave one."""
+        self.counters["answers_waited"] += 1
+        try:
+            answer = await asyncio.wait_for(future, self.config.completion_timeout)
+        except TimeoutError:
+            self.counters["answer_timeouts"] += 1
+            timeout = AnswerTimeoutError(
+                f"No answer within completion_timeout={self.config.completion_timeout:g} s; "
+                "the handler's next attempt waits on a timer"
+            )
+            run.add_error(DeadLetter(timeout, event))
+            return None
+        if run.first("output", answer):
+            run.result.outputs.append(answer)
+        return answer
 
     async def _answer_of(
         self, event: ArvoEvent, key: tuple[str, str], run: ChainRun
@@ -337,6 +393,7 @@ class BrokerActor:
         *,
         top: bool = False,
         letters: list[DeadLetter] | None = None,
+        attempt: int = 1,
     ) -> bool:
         """Deliver ``event`` and its consequences; then acknowledge it to its ``producer``.
 
@@ -358,7 +415,7 @@ class BrokerActor:
             if top and delivery.run is not run:
                 run.merge(delivery.run.result, delivery.run.answers)
         else:
-            delivery = await self._deliver_once(event, identity, run, producer)
+            delivery = await self._deliver_once(event, identity, run, producer, attempt)
         for letter in delivery.letters:
             run.add_error(letter)
         if letters is not None:
@@ -368,7 +425,7 @@ class BrokerActor:
         return delivery.handed_on
 
     async def _deliver_once(
-        self, event: ArvoEvent, identity: int, run: ChainRun, producer: str | None
+        self, event: ArvoEvent, identity: int, run: ChainRun, producer: str | None, attempt: int
     ) -> Delivery:
         future: asyncio.Future[Delivery] = asyncio.get_running_loop().create_future()
         self.inflight[identity] = future
@@ -377,7 +434,7 @@ class BrokerActor:
         letters: list[DeadLetter] = []
         handed_on = False
         try:
-            handed_on = await self._deliver(event, run, letters)
+            handed_on = await self._deliver(event, run, letters, attempt)
         finally:
             del self.inflight[identity]
             self.delivering[step] -= 1
@@ -389,7 +446,9 @@ class BrokerActor:
             self.handed_on.remember(identity, delivery.letters)
         return delivery
 
-    async def _deliver(self, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter]) -> bool:
+    async def _deliver(
+        self, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter], attempt: int = 1
+    ) -> bool:
         result = run.result
         if event.domain:
             if result.trace is not None:
@@ -400,13 +459,19 @@ class BrokerActor:
             return True
         owner = shard_of(event.subject, self.config.brokers)
         if owner != self.shard:
-            return await self._hand_to_shard(owner, event, run, letters)
+            return await self._hand_to_shard(owner, event, run, letters, attempt)
         if result.trace is not None:
             result.trace.append(event)
         to = event.to or ""
         if to in self.handler_calls:
             self.counters["handler_events"] += 1
-            outcome = await self._hop(event, lambda: self.handler_calls.submit(to, event))
+            outcome = await self._hop(event, lambda: self.handler_calls.submit(to, event, attempt))
+            if outcome.retry_in is not None:
+                return await self._defer(event, attempt + 1, outcome.retry_in, run, letters)
+            producer = None
+        elif to in self.timer_doors:
+            self.counters["timer_requests"] += 1
+            outcome = await self._hop(event, lambda: self._timer_request(to, event))
             producer = None
         elif self.routes.is_workflow(to):
             self.counters["workflow_events"] += 1
@@ -434,8 +499,52 @@ class BrokerActor:
         handed_on = outcome.error is None or not _transient(outcome.error)
         return handed_on and (producer is not None or all(children))
 
+    async def _timer_request(self, topic: str, event: ArvoEvent) -> StepOutcome:
+        try:
+            result = await self.timer_doors[topic].execute(event)
+        except Exception as error:  # a violation (final) or a failing store (transient)
+            return StepOutcome(error=error)
+        return StepOutcome(events=result.events)
+
+    async def _defer(
+        self,
+        event: ArvoEvent,
+        attempt: int,
+        delay: float,
+        run: ChainRun,
+        letters: list[DeadLetter],
+    ) -> bool:
+        """Put off the next attempt of a handler call on a durable timer: the event is handed
+        on once the timer holds it, and no worker waits meanwhile."""
+        assert self.timers is not None  # handlers defer retries only to a broker with timers
+        result = run.result
+        result.hops += 1
+        try:
+            await self.timers.defer(event, attempt, delay)
+        except Exception as error:  # the store failed: the event stays in its outbox
+            letters.append(self._dead_letter(DeadLetter(error, event)))
+            return False
+        self.counters["retries_deferred"] += 1
+        run.deferred = True
+        return True
+
+    async def _fire(self, reply: ArvoEvent, attempt: int = 1) -> bool:
+        """Route what fell due: a timer's reply, or an event whose handler retries now;
+        ``True`` once it was handed on (its timer may go)."""
+        run = ChainRun(RunResult())
+        handed_on = await self._route(reply, run, attempt=attempt)
+        if attempt > 1:
+            return handed_on
+        if handed_on:
+            self.counters["timers_fired"] += 1
+            if any(event.id == reply.id for event in run.result.late):
+                # Its workflow had finished: nothing changed; counted, and logged once here.
+                self.counters["timers_late"] += 1
+                _logger.info("Timer reply %s reached a finished workflow; ignored", reply.id)
+        return handed_on
+
     async def _hand_to_shard(
-        self, owner: int, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter]
+        self, owner: int, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter], attempt: int
     ) -> bool:
         """Deliver ``event`` through the shard that owns its chain; show what it routed.
 
@@ -445,13 +554,13 @@ class BrokerActor:
         self.counters["handed_to_shards"] += 1
         try:
             part: ShardPart = await self._peer(owner).deliver.remote(
-                event, run.result.trace is not None
+                event, run.result.trace is not None, attempt
             )
         except Exception as error:
             letters.append(self._dead_letter(DeadLetter(error, event)))
             return False
-        handed_on, their_letters, routed, answers = part
-        run.absorb(routed, answers)
+        handed_on, their_letters, routed, answers, deferred = part
+        run.absorb(routed, answers, deferred)
         letters.extend(their_letters)
         return handed_on
 
@@ -567,6 +676,9 @@ class BrokerActor:
             "async_handler_calls_peak": max((e["peak_waiting"] for e in executors), default=0),
             "dead_letters": len(self.dead_letters),
             "waiting_runs": len(self.waiters),
+            "timers_pending": (
+                await self.timers.pending() if self.timers is not None and self._firing else 0
+            ),
             "placement": self.config.placement.kind,
             **self.placement.stats(),
         }
@@ -585,6 +697,8 @@ class BrokerActor:
     async def shutdown(self) -> None:
         """Flush acknowledgements, then kill every workflow actor this broker started."""
         self._maintenance.cancel()
+        if self._firing is not None:
+            self._firing.cancel()
         await self._guarded(self.flush_acks(0.0))
         await self.placement.shutdown()
         await self.handler_calls.shutdown()

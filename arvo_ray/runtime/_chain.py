@@ -31,6 +31,8 @@ class ChainRun:
 
     result: RunResult
     answers: list[ArvoEvent] = field(default_factory=list)
+    deferred: bool = False
+    """A handler's retry in this chain waits on a timer: the chain goes on after it ends."""
     _seen: set[tuple[str, int]] = field(default_factory=set)
 
     def first(self, kind: str, event: ArvoEvent) -> bool:
@@ -56,9 +58,10 @@ class ChainRun:
             into.extend(event for event in events if self.first(kind, event))
         self.answers.extend(answers)
 
-    def absorb(self, part: RunResult, answers: list[ArvoEvent]) -> None:
+    def absorb(self, part: RunResult, answers: list[ArvoEvent], deferred: bool) -> None:
         """Take in the part of this chain that another broker shard routed."""
         self.merge(part, answers)
+        self.deferred |= deferred
         self.result.hops += part.hops
         self.result.redelivered |= part.redelivered
         if self.result.trace is not None and part.trace:

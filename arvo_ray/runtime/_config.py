@@ -5,7 +5,8 @@ needs, shipped to it once at creation. Nothing here imports Ray.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,9 +14,10 @@ from arvo_ray.egress import EventSink
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.telemetry import TelemetryConfig
+from arvo_ray.timers import ITimerStore
 from arvo_ray.workflow import WorkflowHandler
 
-__all__ = ["BrokerConfig", "Instance", "Placement", "Sharded", "placement_of"]
+__all__ = ["BrokerConfig", "Instance", "Placement", "Sharded", "Timers", "placement_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,44 @@ class Instance:
 Placement = Sharded | Instance
 
 
+@dataclass(frozen=True, slots=True)
+class Timers:
+    """The durable timer service of a runtime (:mod:`arvo_ray.timers`): workflows send
+    ``com.arvo.timer`` and get ``evt.arvo.timer.success`` when it is due.
+
+    Pending timers are rows in the runtime's memory backend, so they hold no actor and no CPU
+    slot while they wait, and survive any process. One broker shard fires them: it delivers
+    each reply and only then removes its timer, so a crash in between fires it again with the
+    same id, which the workflow ignores once consumed.
+
+    Args:
+        store: Where timers wait. Default: beside the runtime's memory (the SQLite file its
+            memory actor serves, or its Redis); give one for any other memory.
+        clock: Seconds since the epoch (picklable: it runs in the broker actor); tests move
+            it instead of sleeping.
+        poll: The longest the firing loop sleeps: how late a timer set for sooner than the
+            next one already waiting can fire.
+
+    Example:
+        >>> Timers(poll=0.5)
+        Timers(store=None, poll=0.5)
+        >>> Timers(poll=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Timers(poll=0): poll must be a positive number of seconds
+    """
+
+    store: ITimerStore | None = None
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    poll: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not self.poll > 0:
+            raise ValueError(
+                f"Timers(poll={self.poll!r}): poll must be a positive number of seconds"
+            )
+
+
 def placement_of(value: Placement | str) -> Placement:
     """A placement value; ``"sharded"`` and ``"instance"`` stand for their defaults.
 
@@ -140,6 +180,8 @@ class BrokerConfig:
     telemetry: TelemetryConfig | None = None
     outbox: bool = True
     sinks: dict[str, EventSink] = field(default_factory=dict)
+    timers: Timers | None = None
+    """With ``store`` set: the runtime resolved where its timers wait."""
 
     def handler_options_for(self, source: str) -> dict[str, Any]:
         """Ray options of handler ``source``: the shared ones, then its own (given under its

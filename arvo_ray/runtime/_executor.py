@@ -18,9 +18,8 @@ from typing import Any
 
 import ray
 
-from arvo_ray.core import ArvoEvent
 from arvo_ray.handler import IArvoEventHandler
-from arvo_ray.runtime._actors import execute_outcome
+from arvo_ray.runtime._actors import HandlerCall, execute_outcome
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._spawn import named_actor
 from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
@@ -44,6 +43,7 @@ class HandlerExecutorActor:
         handlers: The handlers it runs (shipped once, when it starts).
         telemetry: Installed in this process, as in every worker.
         max_calls: Cap on calls waiting at once (``None``: the broker's in-flight bound).
+        defer_retries: Handlers do not wait between attempts (the broker does, on a timer).
     """
 
     def __init__(
@@ -51,8 +51,10 @@ class HandlerExecutorActor:
         handlers: Sequence[IArvoEventHandler],
         telemetry: TelemetryConfig | None = None,
         max_calls: int | None = None,
+        defer_retries: bool = False,
     ) -> None:
         self.handlers = {handler.source: handler for handler in handlers}
+        self.defer_retries = defer_retries
         self.telemetry = telemetry
         if telemetry is not None:
             install_telemetry(telemetry)
@@ -61,22 +63,22 @@ class HandlerExecutorActor:
         self.peak_waiting = 0
         self.calls = 0
 
-    async def _call(self, handler: IArvoEventHandler, index: int, event: ArvoEvent) -> Any:
+    async def _call(self, handler: IArvoEventHandler, index: int, call: HandlerCall) -> Any:
         async with self.gate:
             self.waiting += 1
             self.calls += 1
             self.peak_waiting = max(self.peak_waiting, self.waiting)
             try:
-                return index, await execute_outcome(handler, event)
+                return index, await execute_outcome(handler, call, self.defer_retries)
             finally:
                 self.waiting -= 1
 
     async def run_batch(
-        self, source: str, items: list[tuple[int, ArvoEvent]]
+        self, source: str, items: list[tuple[int, HandlerCall]]
     ) -> AsyncIterator[tuple[int, StepOutcome]]:
         """Run every call of the batch at once; yield ``(index, outcome)`` as each ends."""
         handler = self.handlers[source]
-        calls = [asyncio.ensure_future(self._call(handler, i, event)) for i, event in items]
+        calls = [asyncio.ensure_future(self._call(handler, i, call)) for i, call in items]
         left = len(calls)
         for next_done in asyncio.as_completed(calls):
             index, outcome = await next_done
@@ -99,13 +101,14 @@ def start_executor(
     handlers: Sequence[IArvoEventHandler],
     options: Mapping[str, Any],
     telemetry: TelemetryConfig | None,
+    defer_retries: bool = False,
 ) -> Any:
     """An executor actor (found again when one of that name runs); ``options`` are its Ray
     actor options, plus ``max_concurrency``: the cap on calls waiting at once."""
     ray_options = {k: v for k, v in options.items() if k != "max_concurrency"}
     return named_actor(
         HandlerExecutorActor, name, namespace, max_concurrency=100_000, **ray_options
-    ).remote(list(handlers), telemetry, options.get("max_concurrency"))
+    ).remote(list(handlers), telemetry, options.get("max_concurrency"), defer_retries)
 
 
 def executor_sender(executor: Any, source: str) -> Any:
@@ -115,8 +118,8 @@ def executor_sender(executor: Any, source: str) -> Any:
     at least once, as a task's retries would (handlers are meant to be idempotent by event id).
     """
 
-    async def send(events: list[ArvoEvent]) -> AsyncIterator[tuple[int, StepOutcome]]:
-        left = dict(enumerate(events))
+    async def send(calls: list[HandlerCall]) -> AsyncIterator[tuple[int, StepOutcome]]:
+        left = dict(enumerate(calls))
         for attempt in range(ATTEMPTS):
             try:
                 async for ref in executor.run_batch.remote(source, list(left.items())):

@@ -17,7 +17,7 @@ import ray
 
 from arvo_ray.core import ArvoEvent
 from arvo_ray.handler import IArvoEventHandler
-from arvo_ray.runtime._actors import run_handler_batch
+from arvo_ray.runtime._actors import HandlerCall, run_handler_batch
 from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._config import BrokerConfig
 from arvo_ray.runtime._executor import awaits_only, executor_sender, start_executor
@@ -28,24 +28,32 @@ __all__ = ["HandlerCalls"]
 
 
 def _task_sender(
-    box: list[Any], options: dict[str, Any], telemetry: Any
-) -> Callable[[list[ArvoEvent]], Awaitable[list[StepOutcome]]]:
-    """Send a batch of events to a task of the handler ``box`` holds (shipped once)."""
+    box: list[Any], options: dict[str, Any], telemetry: Any, defer_retries: bool
+) -> Callable[[list[HandlerCall]], Awaitable[list[StepOutcome]]]:
+    """Send a batch of calls to a task of the handler ``box`` holds (shipped once)."""
 
     task = run_handler_batch.options(**options)  # once: options() builds a new wrapper
 
-    def send(events: list[ArvoEvent]) -> Awaitable[list[StepOutcome]]:
-        return task.remote(box, events, telemetry)  # type: ignore[no-any-return]
+    def send(calls: list[HandlerCall]) -> Awaitable[list[StepOutcome]]:
+        return task.remote(box, calls, telemetry, defer_retries)  # type: ignore[no-any-return]
 
     return send
 
 
 class HandlerCalls:
-    """The batchers of a broker shard's handlers, by topic."""
+    """The batchers of a broker shard's handlers, by topic.
 
-    def __init__(self, config: BrokerConfig, shard: int, node: str | None) -> None:
+    With ``defer_retries`` (the runtime has timers) a handler's retry policy does not wait in
+    the worker: the outcome says when, and the broker sets a durable timer for the next
+    attempt.
+    """
+
+    def __init__(
+        self, config: BrokerConfig, shard: int, node: str | None, defer_retries: bool = False
+    ) -> None:
         self.config = config
-        self.batchers: dict[str, Batcher[ArvoEvent, StepOutcome]] = {}
+        self.handlers = {handler.source: handler for handler in config.handlers}
+        self.batchers: dict[str, Batcher[HandlerCall, StepOutcome]] = {}
         groups: dict[str, tuple[dict[str, Any], list[IArvoEventHandler]]] = {}
         for handler in config.handlers:
             options = config.handler_options_for(handler.source)
@@ -55,7 +63,7 @@ class HandlerCalls:
             options = {"num_cpus": 1, **options}
             concurrency = options.pop("max_concurrency", 4)
             self.batchers[handler.source] = Batcher(
-                _task_sender([ray.put(handler)], options, config.telemetry),
+                _task_sender([ray.put(handler)], options, config.telemetry, defer_retries),
                 max_batch=config.max_batch,
                 max_inflight=concurrency,
             )
@@ -67,6 +75,7 @@ class HandlerCalls:
                 handlers,
                 near(node, options),
                 config.telemetry,
+                defer_retries,
             )
             self.executors.append(executor)
             for handler in handlers:
@@ -79,8 +88,8 @@ class HandlerCalls:
     def __contains__(self, topic: str) -> bool:
         return topic in self.batchers
 
-    def submit(self, topic: str, event: ArvoEvent) -> Awaitable[StepOutcome]:
-        return self.batchers[topic].submit(event)
+    def submit(self, topic: str, event: ArvoEvent, attempt: int = 1) -> Awaitable[StepOutcome]:
+        return self.batchers[topic].submit((event, attempt))
 
     @property
     def batches(self) -> int:

@@ -26,8 +26,9 @@ import ray
 from arvo_ray.memory import DEFAULT_LOCK_TTL, MemoryBackendError, SQLiteMachineMemory
 from arvo_ray.runtime._batcher import Batcher
 from arvo_ray.runtime._spawn import named_actor
+from arvo_ray.timers import ITimerStore, PendingTimer, SQLiteTimerStore
 
-__all__ = ["ActorMachineMemory", "MemoryActor", "start_memory_actor"]
+__all__ = ["ActorMachineMemory", "ActorTimerStore", "MemoryActor", "start_memory_actor"]
 
 HEAD_NODE_RESOURCE = "node:__internal_head__"
 
@@ -59,6 +60,7 @@ class MemoryActor:
     def __init__(self, path: str, lock_ttl: float = DEFAULT_LOCK_TTL) -> None:
         self.path = path
         self.memory = SQLiteMachineMemory(path, lock_ttl=lock_ttl)
+        self.timers = SQLiteTimerStore(path)  # a table of its own in the same file
         self._views: dict[str, SQLiteMachineMemory] = {}
 
     def _view(self, owner: str) -> SQLiteMachineMemory:
@@ -79,6 +81,13 @@ class MemoryActor:
     ) -> list[tuple[bool, Any]]:
         """Several calls in one actor call, in order (each a short SQLite transaction)."""
         return [await self.call(owner, operation, *args) for owner, operation, args in calls]
+
+    async def timer_call(self, operation: str, *args: Any) -> tuple[bool, Any]:
+        """One call to the timer store kept in this memory's file."""
+        try:
+            return True, await getattr(self.timers, operation)(*args)
+        except Exception as error:
+            return False, error
 
     def release_owner(self, owner: str) -> None:
         """Forget an owner's view (its actor is gone)."""
@@ -229,8 +238,71 @@ class ActorMachineMemory:
     async def read_meta(self, id: str) -> Any:
         return await self._call("read_meta", id)
 
+    def timer_store(self) -> ITimerStore:
+        """The timers kept in this memory's SQLite file, through the memory actor."""
+        return ActorTimerStore(self)
+
     def __repr__(self) -> str:
         return f"ActorMachineMemory(owner={self._owner!r})"
+
+
+class ActorTimerStore:
+    """An :class:`~arvo_ray.timers.ITimerStore` kept in the file a :class:`MemoryActor`
+    serves: pending timers live in the runtime's memory, reachable from any node. A copy on
+    the memory actor's node opens the file itself, as the memory client does.
+
+    Example:
+        >>> memory = start_memory_actor(name="memory", namespace="arvo",
+        ...     path="/tmp/arvo.sqlite")  # doctest: +SKIP
+        >>> store = memory.timer_store()  # doctest: +SKIP
+        >>> asyncio.run(store.pending())  # doctest: +SKIP
+        0
+    """
+
+    def __init__(self, memory: ActorMachineMemory) -> None:
+        self.memory = memory
+        self._direct: SQLiteTimerStore | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"memory": self.memory, "_direct": None}
+
+    async def _call(self, operation: str, *args: Any) -> Any:
+        if self.memory._direct_memory() is not None:
+            if self._direct is None:
+                self._direct = SQLiteTimerStore(self.memory.path)
+            return await getattr(self._direct, operation)(*args)
+        try:
+            ok, value = await self.memory.actor.timer_call.remote(operation, *args)
+        except ray.exceptions.RayError as exc:
+            raise MemoryBackendError(
+                f"The memory actor is unreachable ({type(exc).__name__}): {exc}",
+                operation=f"timers.{operation}",
+                backend="ray-actor",
+            ) from exc
+        if not ok:
+            raise value
+        return value
+
+    async def add(self, timer: PendingTimer) -> bool:
+        return bool(await self._call("add", timer))
+
+    async def cancel(self, id: str) -> bool:
+        return bool(await self._call("cancel", id))
+
+    async def due(self, now: float, limit: int) -> list[PendingTimer]:
+        return await self._call("due", now, limit)  # type: ignore[no-any-return]
+
+    async def remove(self, ids: list[str]) -> int:
+        return int(await self._call("remove", ids))
+
+    async def pending(self) -> int:
+        return int(await self._call("pending"))
+
+    async def next_due(self) -> float | None:
+        return await self._call("next_due")  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"ActorTimerStore({self.memory.path!r})"
 
 
 _BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Batcher[Any, Any]]] = (

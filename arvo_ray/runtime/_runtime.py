@@ -33,13 +33,14 @@ from arvo_ray.memory import (
 )
 from arvo_ray.runtime._answers import answer_subject
 from arvo_ray.runtime._broker import BrokerActor
-from arvo_ray.runtime._config import BrokerConfig, Placement, Sharded, placement_of
+from arvo_ray.runtime._config import BrokerConfig, Placement, Sharded, Timers, placement_of
 from arvo_ray.runtime._feasible import check_feasible
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import RuntimeStats, added_up
 from arvo_ray.runtime._routing import broker_name, shard_of
 from arvo_ray.runtime._spawn import named_actor, near
 from arvo_ray.runtime._sync import run_sync
+from arvo_ray.runtime._timers import resolved_timers
 from arvo_ray.telemetry import (
     TelemetryConfig,
     flush_telemetry,
@@ -209,6 +210,9 @@ class ArvoRuntime:
             workflow whose outbox holds it only once its sink took it: delivery is at least
             once, and receivers de-duplicate by ``id``. Such events are still returned to the
             caller (``RunResult.outputs``).
+        timers: Run the durable timer service (:class:`Timers`; ``True`` for its defaults):
+            workflows then call ``com.arvo.timer`` (:mod:`arvo_ray.timers`) like any service,
+            and its reply arrives when due. Pending timers wait in the memory backend.
 
     Raises:
         TypeError: a handler or workflow of the wrong kind.
@@ -251,6 +255,7 @@ class ArvoRuntime:
         ray_init_options: Mapping[str, Any] | None = None,
         sinks: Mapping[str, EventSink] | None = None,
         check_resources: bool = True,
+        timers: Timers | bool = False,
     ) -> None:
         handler_list = _checked(handlers, "handlers", (IArvoEventHandler,))
         workflow_list = _checked(workflows, "workflows", (WorkflowHandler,))
@@ -273,6 +278,7 @@ class ArvoRuntime:
             check_feasible(_requests(self.placement, handler_list, handler_options or {}))
         self.brokers = brokers or max(1, len(nodes))
         self.memory, self.memory_path = self._open_memory(memory, sqlite_path)
+        self.timers = resolved_timers(timers, self.memory)
         self._brokers = _start_brokers(
             BrokerConfig(
                 name=self.name,
@@ -292,6 +298,7 @@ class ArvoRuntime:
                 outbox=outbox,
                 telemetry=telemetry,
                 sinks=dict(sinks or {}),
+                timers=self.timers,
             ),
             nodes,
         )

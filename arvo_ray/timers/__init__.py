@@ -12,6 +12,7 @@ from arvo_ray.timers._contract import (
     timer_cancel_contract,
     timer_contract,
 )
+from arvo_ray.timers._firing import TimerFiring
 from arvo_ray.timers._service import TimerService
 from arvo_ray.timers._sqlite import SQLiteTimerStore
 from arvo_ray.timers._store import ITimerStore, PendingTimer, SimpleTimerStore
@@ -28,6 +29,7 @@ __all__ = [
     "TimerCancel",
     "TimerCancelled",
     "TimerFired",
+    "TimerFiring",
     "TimerRequest",
     "TimerService",
     "timer_cancel_contract",

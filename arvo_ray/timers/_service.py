@@ -35,6 +35,7 @@ __all__ = ["TimerService"]
 _T = TypeVar("_T")
 
 _FIRED = "evt.arvo.timer.success"
+_DEFERRED = "deferred"
 _CANCELLED = "evt.arvo.timer.cancel.success"
 
 
@@ -47,8 +48,16 @@ def _named(subject: str, name: str) -> str:
     return f"{subject}#{name}"
 
 
-def _key_of(reply: ArvoEvent) -> str:
-    """The store key of the timer a fired reply answers."""
+def _retry_key(event: ArvoEvent, attempt: int) -> str:
+    """The store key of an event's deferred attempt: one pending per event and attempt (the
+    next one is deferred while the current one is still pending)."""
+    return f"{event.id}#attempt{attempt}"
+
+
+def _key_of(reply: ArvoEvent, attempt: int) -> str:
+    """The store key of what was due: the timer a fired reply answers, or a deferred retry."""
+    if reply.type != _FIRED:
+        return _retry_key(reply, attempt)
     name = reply.data.get("name")
     return reply.data["timer_id"] if name is None else _named(reply.subject, name)
 
@@ -152,21 +161,42 @@ class TimerService:
     async def due(self, limit: int = 1000) -> list[ArvoEvent]:
         """The replies of up to ``limit`` timers due now, earliest first. The timers stay
         pending until :meth:`fired` is told they were delivered."""
+        return [event for event, _ in await self.due_deliveries(limit)]
+
+    async def due_deliveries(self, limit: int = 1000) -> list[tuple[ArvoEvent, int]]:
+        """What is due now, each with its attempt number: timer replies (attempt 1) and the
+        events whose retry :meth:`defer` put off (the attempt they start)."""
         now = self.clock()
-        replies = []
+        due = []
         for timer in await self.store.due(now, limit):
+            if _DEFERRED in timer.request:
+                due.append(
+                    (ArvoEvent.from_dict(timer.request[_DEFERRED]), timer.request["attempt"])
+                )
+                continue
             request = ArvoEvent.from_dict(timer.request)
             data = TimerRequest.model_validate(request.data)
             fired = {"timer_id": request.id, "name": data.name, "tag": data.tag}
             fired["due"] = _iso(timer.due_at)
-            replies.append(
-                self._reply(request, timer_contract, _FIRED, {**fired, "fired_at": _iso(now)})
-            )
-        return replies
+            reply = self._reply(request, timer_contract, _FIRED, {**fired, "fired_at": _iso(now)})
+            due.append((reply, 1))
+        return due
 
-    async def fired(self, replies: list[ArvoEvent]) -> int:
-        """The timers of ``replies`` were delivered: they stop being pending. How many were."""
-        removed = await self.store.remove([_key_of(reply) for reply in replies])
+    async def defer(self, event: ArvoEvent, attempt: int, delay: float) -> bool:
+        """Keep ``event`` to be delivered again after ``delay`` seconds, as call number
+        ``attempt`` of its handler's retry policy: a retry that waits in the store, not in a
+        sleeping worker. ``False`` if that retry is already pending."""
+        request = {_DEFERRED: event.to_dict(), "attempt": attempt}
+        return await self.store.add(
+            PendingTimer(self.clock() + delay, _retry_key(event, attempt), request)
+        )
+
+    async def fired(self, replies: list[ArvoEvent], attempts: list[int] | None = None) -> int:
+        """What ``replies`` (with the ``attempts`` :meth:`due_deliveries` gave, for deferred
+        retries) stands for was delivered: it stops being pending. How many were."""
+        attempts = attempts or [1] * len(replies)
+        keys = [_key_of(reply, n) for reply, n in zip(replies, attempts, strict=True)]
+        removed = await self.store.remove(keys)
         self.fired_count += removed
         return removed
 
@@ -191,9 +221,9 @@ class TimerService:
         stay pending, and the error propagates.
         """
         results = []
-        for reply in await self.due(limit):
+        for reply, attempt in await self.due_deliveries(limit):
             results.append(await deliver(reply))
-            await self.fired([reply])
+            await self.fired([reply], [attempt])
         return results
 
     def _reply(self, request: ArvoEvent, contract: Any, type: str, data: Any) -> ArvoEvent:

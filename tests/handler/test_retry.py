@@ -195,3 +195,31 @@ def test_bad_handler_options_are_refused() -> None:
         handler(function, timeout=0)
     with pytest.raises(TypeError, match="RetryPolicy"):
         handler(function, retry={"max_attempts": 3})
+
+
+async def test_a_deferred_retry_returns_when_to_call_again_instead_of_waiting() -> None:
+    """A runtime with durable timers does the waiting: the handler returns ``retry_in`` and
+    is called again with the next attempt number; the last attempt reports the count."""
+    function, calls = flaky(5, ConnectionError("reset"))
+    waits = Waits()
+    retrying = handler(function, retry=policy())
+    retrying._sleep = waits
+    first = await retrying.execute(ask(), defer_retry=True)
+    assert (first.events, first.retry_in, calls) == ([], 1.0, [1])
+    second = await retrying.execute(ask(), attempt=2, defer_retry=True)
+    assert second.retry_in == 2.0 and calls == [1, 2]
+    last = await retrying.execute(ask(), attempt=3, defer_retry=True)
+    assert last.retry_in is None and waits.asked == []  # nothing slept
+    [error] = last.events
+    assert error.type == "sys.com.test.ask.error"
+    assert "(after 3 attempts)" in error.data["errorMessage"]
+
+
+async def test_a_deferred_attempt_that_succeeds_answers_at_once() -> None:
+    function, calls = flaky(1, ConnectionError("reset"))
+    retrying = handler(function, retry=policy())
+    assert calls == []
+    assert (await retrying.execute(ask(), defer_retry=True)).retry_in == 1.0
+    again = await retrying.execute(ask(), attempt=2, defer_retry=True)
+    assert again.retry_in is None and [e.type for e in again.events] == ["evt.test.ask.success"]
+    assert calls == [1, 2]

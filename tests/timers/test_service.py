@@ -188,3 +188,20 @@ async def test_bad_cancel_requests_are_contract_violations(
     event = cancel("x").model_copy(update={"data": data})
     with pytest.raises(ContractViolation, match=words):
         await service.cancel(event)
+
+
+async def test_a_deferred_retry_falls_due_as_its_own_event_with_its_attempt(
+    service: TimerService, clock: Clock
+) -> None:
+    """A handler's next attempt waits in the store like a timer: the event comes back as it
+    was, with the attempt it starts, once; deferring it twice keeps one."""
+    event = cancel("x")  # any event
+    assert await service.defer(event, attempt=2, delay=30) is True
+    assert await service.defer(event, attempt=2, delay=30) is False
+    clock.now += 29
+    assert await service.due_deliveries() == []
+    clock.now += 1
+    [(again, attempt)] = await service.due_deliveries()
+    assert again == event and attempt == 2
+    assert await service.defer(event, attempt=3, delay=30) is True  # the next, while it waits
+    assert await service.fired([again], [attempt]) == 1 and await service.pending() == 1

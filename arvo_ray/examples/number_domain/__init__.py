@@ -3,9 +3,12 @@
 A key-value store (``com.value.read``/``com.value.write``), arithmetic services
 (``com.increment.number``/``com.decrement.number``), statechart orchestrators
 (``arvo.orc.inc``, ``arvo.orc.dec``, ``arvo.orc.number.modifier``, each in two versions) and
-resumables (``arvo.orc.dec``, and a fan-out ``arvo.orc.inc``). :func:`build_number_domain`
-wires everything for one run; :func:`number_modifier_init` makes the event that starts an
-``arvo.orc.number.modifier`` workflow.
+resumables (``arvo.orc.dec``, and a fan-out ``arvo.orc.inc``), and an approval with a deadline
+(``arvo.orc.number.approval``: an outside party answers ``com.number.approval``, the timer
+service ``com.arvo.timer`` keeps the time). :func:`build_number_domain` wires everything for one
+run; :func:`number_modifier_init` and :func:`approval_init` make the events that start the
+``arvo.orc.number.modifier`` and ``arvo.orc.number.approval`` workflows, and
+:func:`approval_reply` the outside party's answer.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Unpack
 
 from arvo_ray.core import ArvoEvent, EventOptions, create_arvo_orchestrator_event_factory
+from arvo_ray.examples.number_domain.approval import (
+    approval_init,
+    approval_machine,
+    approval_orchestrator,
+    approval_reply,
+)
 from arvo_ray.examples.number_domain.contracts import (
+    approval_contract,
+    approval_orchestrator_contract,
     decrement_contract,
     decrement_orchestrator_contract,
     increment_contract,
@@ -40,11 +51,19 @@ from arvo_ray.examples.number_domain.orchestrators import (
 )
 from arvo_ray.examples.number_domain.resumables import decrement_resumable, increment_resumable
 from arvo_ray.examples.number_domain.store import SQLiteKeyValueStore
+from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
+from arvo_ray.timers import TimerService
 
 __all__ = [
     "NumberDomain",
     "SQLiteKeyValueStore",
+    "approval_contract",
+    "approval_init",
+    "approval_machine",
+    "approval_orchestrator",
+    "approval_orchestrator_contract",
+    "approval_reply",
     "arithmetic_machine",
     "build_number_domain",
     "decrement_contract",
@@ -78,6 +97,9 @@ class NumberDomain:
     handlers: list[Any] = field(default_factory=list)
     workflows: list[Any] = field(default_factory=list)
     """The orchestrators, or the resumables."""
+    timers: TimerService | None = None
+    """The timer service whose handlers are among :attr:`handlers`, if the wiring has one:
+    something must call its ``deliver_due`` (or ``fire_due``) for deadlines to pass."""
 
     @property
     def all(self) -> list[Any]:
@@ -89,15 +111,21 @@ def build_number_domain(
     memory: IMachineMemory | None = None,
     store: MutableMapping[str, float] | None = None,
     kind: Literal["orchestrators", "resumables"] = "orchestrators",
+    timers: TimerService | None = None,
 ) -> NumberDomain:
     """Wire the domain: the four handlers plus the orchestrators (default) or the resumables.
 
     ``kind="orchestrators"`` gives inc, dec and number.modifier orchestrators;
     ``"resumables"`` gives the dec resumable (and the inc fan-out resumable).
+
+    With ``timers``, the approval workflow joins either kind (it has no resumable twin), and
+    the timer service's two handlers join the handlers: the workflow is useless without
+    them. Without it the wiring is unchanged, so deployments that run no timer service
+    keep their topics.
     """
     memory = memory if memory is not None else SimpleMachineMemory()
     store = store if store is not None else {}
-    handlers = [
+    handlers: list[IArvoEventHandler] = [
         increment_handler(),
         decrement_handler(),
         value_read_handler(store),
@@ -114,7 +142,12 @@ def build_number_domain(
         flows = [increment_resumable(memory), decrement_resumable(memory)]
     else:
         raise ValueError(f"kind must be 'orchestrators' or 'resumables', got {kind!r}")
-    return NumberDomain(store=store, memory=memory, handlers=handlers, workflows=flows)
+    if timers is not None:
+        handlers += timers.handlers
+        flows.append(approval_orchestrator(memory))
+    return NumberDomain(
+        store=store, memory=memory, handlers=handlers, workflows=flows, timers=timers
+    )
 
 
 _TRENDS: dict[str, Literal["linear", "exponential"]] = {

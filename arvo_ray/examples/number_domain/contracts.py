@@ -1,10 +1,11 @@
-"""Contracts of the number domain: a key-value store, arithmetic services and three orchestrators."""
+"""Contracts of the number domain: a key-value store, arithmetic services, an approval asked of
+an outside party, and the orchestrators over them."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictFloat, StrictInt
 
 from arvo_ray.core import (
     ArvoErrorSchema,
@@ -14,6 +15,8 @@ from arvo_ray.core import (
 )
 
 __all__ = [
+    "approval_contract",
+    "approval_orchestrator_contract",
     "decrement_contract",
     "decrement_orchestrator_contract",
     "increment_contract",
@@ -187,4 +190,44 @@ increment_resumable_contract = create_arvo_orchestrator_contract(
     uri="#/resumables/inc",
     name="inc",
     versions={"0.0.1": {"init": ResumableInit, "complete": ResumableCompletion}},
+)
+
+
+class ApprovalRequest(BaseModel):
+    """The change an outside party is asked to approve: ``value`` to be written at ``key``."""
+
+    key: str
+    value: Number
+
+
+class ApprovalDecision(BaseModel):
+    approved: bool
+    by: str | None = Field(default=None, description="Who decided, when they say.")
+
+
+# No handler in this package answers it: a person or another system does, whenever it likes,
+# which is why the workflow asking for it also sets a deadline.
+approval_contract = create_simple_arvo_contract(
+    uri="#/test/handler/number/approval",
+    type="number.approval",
+    versions={"0.0.1": {"accepts": ApprovalRequest, "emits": ApprovalDecision}},
+    description="A change approved or rejected by an outside party.",
+)
+
+
+class ApprovalInit(BaseModel):
+    key: str
+    value: Number
+    deadline: float = Field(gt=0, description="Seconds to wait for the answer.")
+
+
+class ApprovalOutcome(BaseModel):
+    outcome: Literal["approved", "rejected", "expired"]
+    value: Number | None = Field(description="The value written, when it was approved.")
+
+
+approval_orchestrator_contract = create_arvo_orchestrator_contract(
+    uri="#/test/orchestrator/number/approval",
+    name="number.approval",
+    versions={"0.0.1": {"init": ApprovalInit, "complete": ApprovalOutcome}},
 )
