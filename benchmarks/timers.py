@@ -93,11 +93,13 @@ async def fire(service: TimerService, count: int, poll: float) -> tuple[float, l
             done.set()
         return True
 
-    firing = asyncio.create_task(TimerFiring(service, deliver, poll=poll).run())
+    firing = TimerFiring(service, deliver, poll=poll)
+    running = asyncio.create_task(firing.run())
     try:
         await asyncio.wait_for(done.wait(), timeout=600)
     finally:
-        firing.cancel()
+        firing.stop()
+        await running
     return max(delivered) - min(delivered), lateness
 
 

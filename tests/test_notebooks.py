@@ -47,6 +47,7 @@ EXPECTED_OUTPUT: dict[str, list[str]] = {
     ],
     "03_resumable_and_failures": [
         "ArvoEvent arvo.orc.inc.done</caption>",
+        "ArvoEvent arvo.orc.number.approval.done</caption>",
         "<code>sys.com.value.read.error</code>",
         "workflow record</caption>",
         "RunResult (1 error(s))</caption>",

@@ -185,10 +185,10 @@ class BrokerActor:
         # Async actors construct inside their event loop: start maintenance (and a recovery
         # sweep, which matters after a restart) right away.
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
-        self._firing: asyncio.Task[None] | None = None
+        self._firing: TimerFiring | None = None
         if self.timers is not None and timers is not None and shard == 0:
-            firing = TimerFiring(self.timers, self._fire, poll=timers.poll)
-            self._firing = asyncio.get_running_loop().create_task(firing.run())
+            self._firing = TimerFiring(self.timers, self._fire, poll=timers.poll)
+            self._spawn(self._firing.run())
 
     def ready(self) -> dict[str, list[str]]:
         return self.routes.topics()
@@ -698,7 +698,7 @@ class BrokerActor:
         """Flush acknowledgements, then kill every workflow actor this broker started."""
         self._maintenance.cancel()
         if self._firing is not None:
-            self._firing.cancel()
+            self._firing.stop()
         await self._guarded(self.flush_acks(0.0))
         await self.placement.shutdown()
         await self.handler_calls.shutdown()

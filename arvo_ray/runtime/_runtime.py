@@ -46,6 +46,7 @@ from arvo_ray.telemetry import (
     flush_telemetry,
     install_telemetry,
 )
+from arvo_ray.timers import TimerService
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["ArvoRuntime", "checked_event", "default_memory_path"]
@@ -212,7 +213,9 @@ class ArvoRuntime:
             caller (``RunResult.outputs``).
         timers: Run the durable timer service (:class:`Timers`; ``True`` for its defaults):
             workflows then call ``com.arvo.timer`` (:mod:`arvo_ray.timers`) like any service,
-            and its reply arrives when due. Pending timers wait in the memory backend.
+            and its reply arrives when due. Pending timers wait in the memory backend. Handlers
+            of an in-process ``TimerService`` among ``handlers`` turn it on (the runtime
+            answers their topics itself).
 
     Raises:
         TypeError: a handler or workflow of the wrong kind.
@@ -258,6 +261,13 @@ class ArvoRuntime:
         timers: Timers | bool = False,
     ) -> None:
         handler_list = _checked(handlers, "handlers", (IArvoEventHandler,))
+        # An in-process TimerService's topics: the runtime answers them with durable timers.
+        in_process = [
+            h for h in handler_list if isinstance(getattr(h, "service", None), TimerService)
+        ]
+        if in_process:
+            handler_list = [h for h in handler_list if h not in in_process]
+            timers = timers or True
         workflow_list = _checked(workflows, "workflows", (WorkflowHandler,))
         if not handler_list and not workflow_list:
             raise ValueError("An ArvoRuntime needs at least one handler or workflow")

@@ -10,6 +10,7 @@ one beside a ``SimpleEventBroker``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -37,7 +38,7 @@ class TimerFiring:
         >>> asyncio.run(firing.fire_once())  # nothing is due: (due, fired)
         (0, 0)
 
-        ``asyncio.create_task(firing.run())`` keeps firing until cancelled.
+        ``asyncio.create_task(firing.run())`` keeps firing until :meth:`stop`.
     """
 
     def __init__(
@@ -53,6 +54,21 @@ class TimerFiring:
         self.poll = poll
         self.batch = batch
         self.failed = 0
+        self._stopped = False
+        self._wake: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """End :meth:`run` after the delivery under way (a flag, not a cancellation: some
+        store clients swallow a cancellation that lands inside a call)."""
+        self._stopped = True
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake = self._wake or asyncio.Event()
+        if not self._stopped:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
 
     async def fire_once(self) -> tuple[int, int]:
         """Deliver the replies of the timers due now: (due, fired)."""
@@ -72,8 +88,8 @@ class TimerFiring:
             return False
 
     async def run(self) -> None:
-        """Fire forever: sleep until the next timer is due, at most ``poll`` seconds."""
-        while True:
+        """Fire until :meth:`stop`: sleep until the next timer is due, at most ``poll`` s."""
+        while not self._stopped:
             try:
                 due, fired = await self.fire_once()
                 if due == self.batch and fired == due:
@@ -81,7 +97,7 @@ class TimerFiring:
                 next_due = await self.service.store.next_due()
             except Exception:
                 _logger.exception("Timer firing failed; retrying in %.2f s", self.poll)
-                await asyncio.sleep(self.poll)
+                await self._sleep(self.poll)
                 continue
             wait = self.poll if next_due is None or fired < due else next_due - self.service.clock()
-            await asyncio.sleep(min(max(wait, 0.0), self.poll))
+            await self._sleep(min(max(wait, 0.0), self.poll))

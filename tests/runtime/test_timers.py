@@ -18,11 +18,17 @@ from redis_server import redis_url  # noqa: F401  (the session redis-server fixt
 
 from arvo_ray.core import create_arvo_event_factory
 from arvo_ray.egress import JsonlSink
+from arvo_ray.examples.number_domain import (
+    SQLiteKeyValueStore,
+    approval_init,
+    approval_reply,
+    build_number_domain,
+)
 from arvo_ray.handler import RetryPolicy
 from arvo_ray.memory import RedisMachineMemory, SimpleMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Sharded, Timers
 from arvo_ray.runtime._timers import resolved_timers
-from arvo_ray.timers import SimpleTimerStore, timer_contract
+from arvo_ray.timers import SimpleTimerStore, TimerService, timer_contract
 
 from . import sleeper as sleeper_module
 from .sleeper import CALLER, FileClock, ask, flaky_handler, sleep_init, sleeper
@@ -43,7 +49,7 @@ def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
 
 def start(tmp_path: Path, clock: FileClock, name: str | None = None, **options: Any) -> ArvoRuntime:
     return ArvoRuntime(
-        workflows=[sleeper()],
+        workflows=options.pop("workflows", [sleeper()]),
         placement=Sharded(num_hosts=1),
         brokers=options.pop("brokers", 2),
         name=name or f"timers-{uuid.uuid4().hex[:6]}",
@@ -242,3 +248,26 @@ def test_every_timer_fires_once_while_brokers_hosts_and_the_memory_are_killed(
     finally:
         killer.stop.set()
         runtime.shutdown()
+
+
+def test_the_approval_with_a_deadline_on_ray_whichever_comes_first_wins(
+    ray_session: None, tmp_path: Path, clock: FileClock
+) -> None:
+    """The number domain's approval workflow, its in-process timer service handed over: one
+    approval answered in time, one left to its deadline."""
+    values = SQLiteKeyValueStore(str(tmp_path / "values.sqlite3"))
+    domain = build_number_domain(store=values, timers=TimerService())
+    with start(tmp_path, clock, handlers=domain.handlers, workflows=domain.workflows) as runtime:
+        approved, expired = approval_init("apples", 7, deadline=60), approval_init("pears", 9, 60)
+        for init in (approved, expired):
+            asked = runtime.run(init, timeout=60)
+            assert [e.type for e in asked.outputs] == ["com.number.approval"]  # to the approver
+        answer = runtime.run(approval_reply(approved, approved=True, by="ada"), timeout=60)
+        assert [e.data["outcome"] for e in answer.outputs] == ["approved"]
+        assert values["apples"] == 7 and runtime.stats()["timers_pending"] == 1  # cancelled
+        clock.advance(60)
+        eventually(lambda: done(runtime, expired.subject))
+        assert done(runtime, expired.subject) == {"outcome": "expired", "value": None}
+        assert "pears" not in values
+        late = runtime.run(approval_reply(expired, approved=True), timeout=60)
+        assert late.outputs == [] and len(late.late) == 1

@@ -205,3 +205,18 @@ async def test_a_deferred_retry_falls_due_as_its_own_event_with_its_attempt(
     assert again == event and attempt == 2
     assert await service.defer(event, attempt=3, delay=30) is True  # the next, while it waits
     assert await service.fired([again], [attempt]) == 1 and await service.pending() == 1
+
+
+async def test_timers_that_fell_due_while_nothing_ran_fire_at_once_after_a_restart(
+    tmp_path: Any, clock: Clock
+) -> None:
+    """A service over a reopened SQLite store (a new process) fires what fell due meanwhile."""
+    from arvo_ray.timers import SQLiteTimerStore
+
+    before = TimerService(SQLiteTimerStore(tmp_path / "t.sqlite3"), clock=clock)
+    for index in range(3):
+        await before.set(request(subject=f"s{index}", delay=60 * (index + 1)))
+    clock.now += 150  # two of them fell due while no service ran
+    after = TimerService(SQLiteTimerStore(tmp_path / "t.sqlite3"), clock=clock)
+    assert sorted(r.subject for r in await after.fire_due()) == ["s0", "s1"]
+    assert await after.pending() == 1
