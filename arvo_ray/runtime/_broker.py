@@ -338,19 +338,24 @@ class BrokerActor:
     ) -> ArvoEvent | None:
         """The answer of a handler called directly, once its deferred retry gave one."""
         self.counters["answers_waited"] += 1
+        answer = await self._awaited(future, event, run, "the handler's next attempt waits")
+        if answer is not None and run.first("output", answer):
+            run.result.outputs.append(answer)
+        return answer
+
+    async def _awaited(
+        self, future: asyncio.Future[ArvoEvent], event: ArvoEvent, run: ChainRun, why: str
+    ) -> ArvoEvent | None:
+        """``future``'s answer, or ``None`` and an error on the run after completion_timeout."""
         try:
-            answer = await asyncio.wait_for(future, self.config.completion_timeout)
+            return await asyncio.wait_for(future, self.config.completion_timeout)
         except TimeoutError:
             self.counters["answer_timeouts"] += 1
             timeout = AnswerTimeoutError(
-                f"No answer within completion_timeout={self.config.completion_timeout:g} s; "
-                "the handler's next attempt waits on a timer"
+                f"No answer within completion_timeout={self.config.completion_timeout:g} s; " + why
             )
             run.add_error(DeadLetter(timeout, event))
             return None
-        if run.first("output", answer):
-            run.result.outputs.append(answer)
-        return answer
 
     async def _answer_of(
         self, event: ArvoEvent, key: tuple[str, str], run: ChainRun
@@ -372,16 +377,8 @@ class BrokerActor:
             if record.get("stalled"):
                 run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
                 return None
-            try:
-                return await asyncio.wait_for(future, self.config.completion_timeout)
-            except TimeoutError:
-                self.counters["answer_timeouts"] += 1
-                timeout = AnswerTimeoutError(
-                    f"No answer within completion_timeout={self.config.completion_timeout:g} "
-                    "s; the workflow is still active in memory (see ArvoRuntime.record)"
-                )
-                run.add_error(DeadLetter(timeout, event))
-                return None
+            why = "the workflow is still active in memory (see ArvoRuntime.record)"
+            return await self._awaited(future, event, run, why)
         finally:
             self.waiters.forget(key, future)
 
