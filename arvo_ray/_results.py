@@ -4,7 +4,9 @@ One vocabulary for both: a :class:`RunResult` (the answer, the events returned, 
 the trace), :class:`DeadLetter` (an event and the error that stopped it), the errors a run can
 report besides violations, and :class:`WorkflowRecord` (a stored record, readable). Plain
 dataclasses of events and exceptions, so they pickle cheaply across Ray; they render as tables
-in Jupyter (``_repr_html_``, built by :mod:`arvo_ray._display`). Nothing here imports Ray.
+in Jupyter (``_repr_html_``, built by :mod:`arvo_ray._display`). The lists a result holds are
+:class:`EventList` and :class:`DeadLetterList`: plain lists in every respect but their table
+display. Nothing here imports Ray.
 """
 
 from __future__ import annotations
@@ -114,6 +116,58 @@ class DeadLetter:
         return _display.dead_letter_html(self)
 
 
+# EventList and DeadLetterList are left out of __all__, which the package re-exports as its
+# pinned public surface: they are met as the lists of a RunResult, and imported from here.
+class EventList(list[ArvoEvent]):
+    """A ``list`` of events that renders as one table in Jupyter, a row per event.
+
+    It is a list in every other respect (equal to a plain list of the same events, pickled
+    and copied as one), so code that builds or compares lists of events need not know it.
+    ``RunResult.outputs``, ``trace``, ``domained`` and ``late`` are ones; wrap any other list
+    of events (``EventList(events)``) to see it as a table.
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_event
+        >>> events = [create_arvo_event(source="com.test.client", type=f"com.step.{n}",
+        ...     subject="demo", data={"n": n}, disable_telemetry=True) for n in (1, 2)]
+        >>> listed = EventList(events)
+        >>> listed == events, isinstance(listed, list)
+        (True, True)
+        >>> shown = listed._repr_html_()
+        >>> "2 events</caption>" in shown, shown.count("<tr>")
+        (True, 3)
+    """
+
+    __slots__ = ()
+
+    def _repr_html_(self) -> str:
+        return _display.events_html(self)
+
+
+class DeadLetterList(list[DeadLetter]):
+    """A ``list`` of dead letters that renders as one table in Jupyter, a row per letter.
+
+    Equal to, and pickled like, a plain list; ``RunResult.errors`` is one, and
+    ``DeadLetterList(runtime.dead_letters())`` shows a runtime's as a table.
+
+    Example:
+        >>> from arvo_ray.core import create_arvo_event
+        >>> event = create_arvo_event(source="com.test.client", type="com.step.one",
+        ...     subject="demo", data={}, disable_telemetry=True)
+        >>> letters = DeadLetterList([DeadLetter(ValueError("no handler"), event)])
+        >>> letters == [DeadLetter(letters[0].error, event)]
+        True
+        >>> shown = letters._repr_html_()
+        >>> "1 dead letter</caption>" in shown, "no handler" in shown
+        (True, True)
+    """
+
+    __slots__ = ()
+
+    def _repr_html_(self) -> str:
+        return _display.dead_letters_html(self)
+
+
 @dataclass(slots=True)
 class RunResult:
     """Everything one chain of events (started by one event) produced, in-process
@@ -136,7 +190,9 @@ class RunResult:
             chain delivered it.
 
     Every event appears at most once in ``outputs``, ``errors``, ``domained`` and ``late``,
-    whatever retries and recoveries happened inside the chain.
+    whatever retries and recoveries happened inside the chain. The lists given are kept as an
+    :class:`EventList` or a :class:`DeadLetterList` (equal to the plain lists), so each one
+    shows as a table in Jupyter too; the result's own ``repr`` is a one-line summary.
 
     Example:
         ``ArvoRuntime.run`` returns one; built by hand here with a completion of the number
@@ -155,8 +211,13 @@ class RunResult:
         >>> summary = result.describe()
         >>> summary["hops"], summary["errors"], summary["final"]["type"]
         (4, [], 'arvo.orc.inc.done')
-        >>> RunResult(errors=[DeadLetter(ValueError("boom"), done)]).ok
-        False
+        >>> result
+        RunResult(ok, final='arvo.orc.inc.done', outputs=0, errors=0, hops=4, seconds=0.250)
+        >>> failed = RunResult(errors=[DeadLetter(ValueError("boom"), done)])
+        >>> failed.ok, failed.errors == [DeadLetter(failed.errors[0].error, done)]
+        (False, True)
+        >>> failed
+        RunResult(1 error: ValueError, final=None, outputs=0, errors=1, hops=0, seconds=0.000)
     """
 
     final: ArvoEvent | None = None
@@ -168,6 +229,42 @@ class RunResult:
     trace: list[ArvoEvent] | None = None
     redelivered: bool = False
     late: list[ArvoEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Keep every list a displayable one; callers (and both brokers) pass plain lists.
+        self.outputs = _events(self.outputs)
+        self.domained = _events(self.domained)
+        self.late = _events(self.late)
+        if self.trace is not None:
+            self.trace = _events(self.trace)
+        if not isinstance(self.errors, DeadLetterList):
+            self.errors = DeadLetterList(self.errors)
+
+    def __repr__(self) -> str:
+        # One line: the dataclass repr would print every event of every list.
+        if self.errors:
+            kinds = ", ".join(sorted({type(letter.error).__name__ for letter in self.errors}))
+            count = len(self.errors)
+            status = f"{count} error{'' if count == 1 else 's'}: {kinds}"
+        else:
+            status = "ok"
+        parts = [
+            status,
+            f"final={self.final.type if self.final is not None else None!r}",
+            f"outputs={len(self.outputs)}",
+            f"errors={len(self.errors)}",
+        ]
+        parts += [
+            f"{name}={len(events)}"
+            for name, events in (("domained", self.domained), ("late", self.late))
+            if events
+        ]
+        parts += [f"hops={self.hops}", f"seconds={self.seconds:.3f}"]
+        if self.trace is not None:
+            parts.append(f"trace={len(self.trace)}")
+        if self.redelivered:
+            parts.append("redelivered")
+        return f"RunResult({', '.join(parts)})"
 
     @property
     def ok(self) -> bool:
@@ -205,6 +302,10 @@ class RunResult:
             "hops": self.hops,
             "seconds": round(self.seconds, 6),
         }
+
+
+def _events(events: list[ArvoEvent]) -> EventList:
+    return events if isinstance(events, EventList) else EventList(events)
 
 
 class WorkflowRecord(dict[str, Any]):

@@ -44,10 +44,10 @@ def _validated(schema: SchemaType, data: Any, prefix: str) -> dict[str, Any]:
     try:
         return validate_with_schema(schema, data)
     except ValidationError as exc:
-        raise ContractViolation(
-            f"{prefix}: {format_validation_error(exc)}",
-            metadata={"errors": exc.errors(include_url=False, include_context=False)},
-        ) from exc
+        # The message names every field at fault; pydantic's traceback would only bury it.
+        raise ContractViolation.from_validation_error(
+            f"{prefix}: {format_validation_error(exc)}", exc
+        ) from None
 
 
 class EventOptions(TypedDict, total=False):

@@ -17,12 +17,20 @@ returned as a ``sys.<type>.error`` event instead.
 The message text keeps the original's ``ViolationError<Type> <message>`` prefix so logs and
 events read the same in Python and TypeScript services. Every violation pickles (Ray ships
 them between processes) and keeps its structured details in :attr:`ViolationError.metadata`.
+
+A :class:`ContractViolation` that comes from a pydantic ``ValidationError`` is raised without
+it as its cause: the message already names every field at fault, and the chained traceback
+would bury it under a dozen frames of validation internals. The pydantic errors stay on the
+violation (:attr:`ContractViolation.errors`).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 __all__ = [
     "ConfigViolation",
@@ -79,16 +87,70 @@ class ViolationError(Exception):
 class ContractViolation(ViolationError):
     """The event's data or dataschema does not match the contract (input or output).
 
+    Attributes:
+        errors: The pydantic errors that made the data not fit (``metadata["errors"]``), one
+            dict per problem with its ``loc``, ``msg`` and ``input``; empty when the violation
+            did not come from validation.
+
     Example:
         >>> error = ContractViolation("'data.value': Field required", metadata={"field": "value"})
         >>> error.name, str(error)
         ('ViolationError<Contract>', "ViolationError<Contract> 'data.value': Field required")
-        >>> is_violation_error(error)
+        >>> is_violation_error(error), error.errors
+        (True, [])
+
+        From a factory, the violation carries the validation errors but not their traceback:
+
+        >>> from arvo_ray.core import create_arvo_event_factory
+        >>> from arvo_ray.examples.number_domain import increment_contract
+        >>> factory = create_arvo_event_factory(increment_contract.version("0.0.1"))
+        >>> try:
+        ...     factory.accepts(source="com.test.client", data={"increment": 2})
+        ... except ContractViolation as violation:
+        ...     error = violation
+        >>> str(error)
+        "ViolationError<Contract> Accept Event data validation failed: 'data.init': Field
+        required (got {'increment': 2}, dict)"
+        >>> [(problem["loc"], problem["type"]) for problem in error.errors]
+        [(('init',), 'missing')]
+        >>> error.__cause__ is None and error.__suppress_context__
         True
     """
 
     def __init__(self, message: str, *, metadata: dict[str, Any] | None = None) -> None:
         super().__init__("Contract", message, metadata=metadata)
+
+    @classmethod
+    def from_validation_error(
+        cls, message: str, error: ValidationError, *, metadata: dict[str, Any] | None = None
+    ) -> ContractViolation:
+        """The violation for data that failed validation, keeping pydantic's errors.
+
+        Raise it ``from None``: the errors travel on the violation, not as its cause. An
+        input that is not plain data is kept as its ``repr``, so the violation still pickles
+        when the data held, say, a lock or an open file.
+        """
+        issues = [
+            {**issue, "input": _plain(issue["input"])} if "input" in issue else dict(issue)
+            for issue in error.errors(include_url=False, include_context=False)
+        ]
+        return cls(message, metadata={**(metadata or {}), "errors": issues})
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        found = (self.metadata or {}).get("errors")
+        return list(found) if isinstance(found, list) else []
+
+
+def _plain(value: Any) -> Any:
+    """``value`` if it is JSON-shaped data (which always pickles), else its ``repr``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if type(value) in (list, tuple):
+        return type(value)(_plain(item) for item in value)
+    if type(value) is dict and all(isinstance(key, str) for key in value):
+        return {key: _plain(item) for key, item in value.items()}
+    return repr(value)
 
 
 class ConfigViolation(ViolationError):

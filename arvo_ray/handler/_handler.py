@@ -283,13 +283,12 @@ class ArvoEventHandler:
         try:
             return version, version.contract.accepts.schema.model_validate(event.data)
         except ValidationError as exc:
-            raise ContractViolation(
+            # The message names every field at fault; the errors travel on the violation.
+            raise ContractViolation.from_validation_error(
                 f"Input event payload validation failed: {format_validation_error(exc)}",
-                metadata={
-                    "event_id": event.id,
-                    "errors": exc.errors(include_url=False, include_context=False),
-                },
-            ) from exc
+                exc,
+                metadata={"event_id": event.id},
+            ) from None
 
     @observed_execution
     async def execute(
@@ -379,7 +378,12 @@ class ArvoEventHandler:
                 return ExecutionResult(events=events)
             try:
                 events = self._build_events(event, version, result, headers)
-            except (ValidationError, ValueError, TypeError) as exc:
+            except ValidationError as exc:
+                # The message names every field at fault; the errors travel on the violation.
+                raise ContractViolation.from_validation_error(
+                    str(exc), exc, metadata={"event_id": event.id}
+                ) from None
+            except (ValueError, TypeError) as exc:
                 if is_violation_error(exc):
                     raise
                 raise ContractViolation(str(exc), metadata={"event_id": event.id}) from exc

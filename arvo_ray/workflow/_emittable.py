@@ -104,11 +104,13 @@ def _validated(
     try:
         return validate_with_schema(schema, raw.get("data"))
     except ValidationError as exc:
-        raise ContractViolation(
+        # The message names every field at fault; the errors travel on the violation.
+        raise ContractViolation.from_validation_error(
             "[Emittable Event Creation] Invalid event data: Schema validation failed.\n"
             f"Event type: {raw['type']}\nDetails: {format_validation_error(exc)}",
+            exc,
             metadata={"type": raw["type"], "uri": contract.uri},
-        ) from exc
+        ) from None
 
 
 def build_emittables(raw_events: Sequence[Mapping[str, Any]], ctx: EmitContext) -> list[ArvoEvent]:

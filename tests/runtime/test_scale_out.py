@@ -82,7 +82,7 @@ def test_each_result_of_a_batch_comes_back_when_it_is_ready(ray_session: None) -
     async def scenario() -> tuple[list[int], int]:
         answered: list[int] = []
         send = executor_sender(executor, lookup_contract.type)
-        async for index, outcome in send(events):
+        async for index, outcome in send([(event, 1) for event in events]):
             assert outcome.error is None and outcome.events
             if index == 0:
                 return answered, index
