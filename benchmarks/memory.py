@@ -8,12 +8,18 @@ of each, with the fused/four-call ratio.
 
 Usage::
 
-    python benchmarks/memory.py                      # simple, sqlite, and redis if available
+    python benchmarks/memory.py                      # simple, sqlite, redis, postgres
     python benchmarks/memory.py --backends sqlite --runs 9
     python benchmarks/memory.py --redis-url redis://localhost:6379/0
+    python benchmarks/memory.py --postgres-dsn postgresql://user@db:5432/arvo
 
 Redis: without ``--redis-url`` a throwaway ``redis-server`` is started on a free loopback
 port (persistence off) if one is on ``PATH``; otherwise the Redis row is skipped.
+
+PostgreSQL: without ``--postgres-dsn`` a throwaway cluster is made with ``initdb`` and started
+with ``pg_ctl`` on a free loopback port (``fsync`` off, as the nobody user under root) if the
+server binaries are on ``PATH`` or under ``/usr/lib/postgresql/<version>/bin``; otherwise the
+PostgreSQL row is skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import glob
+import os
 import shutil
 import socket
 import statistics
@@ -145,12 +153,66 @@ def redis_server(url: str | None) -> Iterator[str | None]:
             process.wait(timeout=5)
 
 
+def _postgres_bin_dir() -> Path | None:
+    initdb = shutil.which("initdb")
+    if initdb is not None:
+        return Path(initdb).resolve().parent
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: len(p))
+    return Path(found[-1]).parent if found else None
+
+
+@contextlib.contextmanager
+def postgres_server(dsn: str | None) -> Iterator[str | None]:
+    """Yield ``dsn``, or a throwaway local cluster's DSN, or ``None`` if neither exists."""
+    if dsn is not None:
+        yield dsn
+        return
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None:
+        yield None
+        return
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        as_user = ["runuser", "-u", "nobody", "--"]
+    workdir = tempfile.mkdtemp(prefix="arvo-bench-postgres-")
+    if as_user:
+        shutil.chown(workdir, user="nobody")
+    data, port = f"{workdir}/data", _free_port()
+    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+    try:
+        subprocess.run(
+            [*as_user, str(bin_dir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
+             "--no-sync"],
+            check=True, **quiet,
+        )  # fmt: skip
+        options = f"-k {workdir} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off"
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", data, "-l", f"{workdir}/log", "-o",
+             options, "-w", "start"],
+            check=True, **quiet,
+        )  # fmt: skip
+        try:
+            yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+        finally:
+            subprocess.run(
+                [*as_user, str(bin_dir / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"],
+                check=False, **quiet,
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--backends", default="simple,sqlite,redis", help="comma-separated")
+    parser.add_argument(
+        "--backends", default="simple,sqlite,redis,postgres", help="comma-separated"
+    )
     parser.add_argument("--cycles", type=int, default=2000, help="cycles per timed run")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per backend (>= 5)")
     parser.add_argument("--redis-url", default=None, help="use this Redis instead of a local one")
+    parser.add_argument(
+        "--postgres-dsn", default=None, help="use this PostgreSQL instead of a local one"
+    )
     args = parser.parse_args(argv)
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
 
@@ -158,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory() as tmp,
         redis_server(args.redis_url if "redis" in backends else "unused") as url,
+        postgres_server(args.postgres_dsn if "postgres" in backends else "unused") as dsn,
     ):
         makers: dict[str, tuple[Callable[[], IMachineMemory] | None, str]] = {
             "simple": (SimpleMachineMemory, "in-process dict"),
@@ -175,6 +238,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             makers["redis"] = (None, "skipped: no redis-server on PATH and no --redis-url")
+        if dsn is not None and dsn != "unused":
+            from arvo_ray.memory import PostgresMachineMemory
+
+            makers["postgres"] = (
+                lambda: PostgresMachineMemory(dsn, table_prefix=f"bench_{uuid.uuid4().hex}"),
+                "loopback PostgreSQL, fsync=off" if args.postgres_dsn is None else "--postgres-dsn",
+            )
+        else:
+            makers["postgres"] = (
+                None,
+                "skipped: no PostgreSQL server binaries (initdb) and no --postgres-dsn",
+            )
         for name in backends:
             make, note = makers.get(name, (None, "unknown backend"))
             if make is None:

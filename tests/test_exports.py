@@ -236,6 +236,7 @@ EXPECTED: dict[str, list[str]] = {
         "LockNotHeldError",
         "MachineMemoryError",
         "MemoryBackendError",
+        "PostgresMachineMemory",
         "RecordMeta",
         "RedisMachineMemory",
         "SQLiteMachineMemory",

@@ -6,7 +6,9 @@ TTL lock, tolerant unlock); the backends are
 * :class:`SimpleMachineMemory`: in-process, for tests, notebooks and single processes;
 * :class:`SQLiteMachineMemory`: one durable file shared by the processes of a machine;
 * :class:`RedisMachineMemory`: for many nodes (needs ``pip install 'arvo-ray[redis]'``; its
-  module, and ``redis``, are imported on first use).
+  module, and ``redis``, are imported on first use);
+* :class:`PostgresMachineMemory`: for many nodes, in a PostgreSQL database (needs
+  ``pip install 'arvo-ray[postgres]'``; ``psycopg`` is imported on first use).
 
 The workflow layer turns outcomes here into ``TransactionViolation`` causes; this package does
 not depend on it (or on Ray):
@@ -44,6 +46,7 @@ from arvo_ray.memory._simple import SimpleMachineMemory
 from arvo_ray.memory._sqlite import SQLiteMachineMemory
 
 if TYPE_CHECKING:
+    from arvo_ray.memory._postgres import PostgresMachineMemory
     from arvo_ray.memory._redis import RedisMachineMemory
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "LockNotHeldError",
     "MachineMemoryError",
     "MemoryBackendError",
+    "PostgresMachineMemory",
     "RecordMeta",
     "RedisMachineMemory",
     "SQLiteMachineMemory",
@@ -65,8 +69,12 @@ __all__ = [
     "write_and_unlock",
 ]
 
-# redis.asyncio costs ~0.3 s to import and is an optional dependency: load it on demand.
+# redis.asyncio (~0.3 s to import) and psycopg are optional dependencies: load them on demand.
 __getattr__, __dir__ = _lazy.lazy_exports(
-    __name__, {"arvo_ray.memory._redis": ["RedisMachineMemory"]}
+    __name__,
+    {
+        "arvo_ray.memory._postgres": ["PostgresMachineMemory"],
+        "arvo_ray.memory._redis": ["RedisMachineMemory"],
+    },
 )
 _lazy.set_public_module(__name__, [globals()[name] for name in __all__ if name in globals()])
