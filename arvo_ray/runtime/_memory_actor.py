@@ -15,6 +15,7 @@ transactions and the same lock table, so they can be mixed freely.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -88,6 +89,17 @@ class MemoryActor:
             return True, await getattr(self.timers, operation)(*args)
         except Exception as error:
             return False, error
+
+    def discard(self) -> None:
+        """Close and delete the file (with its journal and folder, if empty): the temporary
+        memory of an unnamed runtime, at its shutdown."""
+        self.memory.close()
+        self.timers.close()
+        path = Path(self.path)
+        for leftover in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
 
     def release_owner(self, owner: str) -> None:
         """Forget an owner's view (its actor is gone)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,7 +21,7 @@ from typing import Any, Literal
 import ray
 from pydantic import ValidationError
 
-from arvo_ray._results import DeadLetter, RunResult, WorkflowRecord
+from arvo_ray._results import DeadLetter, DeadLetterList, EventList, RunResult, WorkflowRecord
 from arvo_ray.core import ArvoEvent, ContractViolation, format_validation_error
 from arvo_ray.core.kit import quote
 from arvo_ray.egress import EventSink, SinkRouting
@@ -158,8 +159,10 @@ class ArvoRuntime:
         handlers: Stateless handlers (``ArvoEventHandler``); each event runs as a Ray task.
         workflows: Orchestrators and resumables. Their own memory is not used: the runtime's
             is.
-        memory: Where workflow state lives. Default: a SQLite file (``sqlite_path``, else
-            :func:`default_memory_path`) served by a memory actor on the head node. A
+        memory: Where workflow state lives. Default: a SQLite file served by a memory actor
+            on the head node: ``sqlite_path``, else for a named runtime
+            :func:`default_memory_path` (kept, to re-attach to), else a temporary file removed
+            at shutdown (an unnamed runtime cannot be re-attached to anyway). A
             ``SQLiteMachineMemory`` is served the same way; other memories (e.g.
             ``RedisMachineMemory``) are used directly by every workflow actor.
             ``SimpleMachineMemory`` is refused: it lives in one process.
@@ -202,6 +205,8 @@ class ArvoRuntime:
             form one trace across processes; ``stats()["metrics"]`` adds up every worker's
             metrics.
         ray_init_options: Extra ``ray.init`` arguments when the runtime starts Ray.
+        keep_ray: Leave the Ray this runtime started running after :meth:`shutdown` (by
+            default a runtime stops the Ray it started, and never one it joined).
         check_resources: Refuse at once Ray options (``host_options``, ``actor_options``,
             ``handler_options``) that no alive node can satisfy, instead of letting Ray wait
             for such a node forever; turn off when an autoscaler will add it.
@@ -259,6 +264,7 @@ class ArvoRuntime:
         sinks: Mapping[str, EventSink] | None = None,
         check_resources: bool = True,
         timers: Timers | bool = False,
+        keep_ray: bool = False,
     ) -> None:
         handler_list = _checked(handlers, "handlers", (IArvoEventHandler,))
         # An in-process TimerService's topics: the runtime answers them with durable timers.
@@ -283,6 +289,8 @@ class ArvoRuntime:
         ):
             raise ValueError(f"brokers must be a positive int, got {brokers!r}")
         self._started_ray = self._connect_ray(address, ray_init_options)
+        self._keep_ray = keep_ray
+        self._temporary_memory = memory is None and sqlite_path is None and name is None
         nodes = _alive_nodes()
         if check_resources:
             check_feasible(_requests(self.placement, handler_list, handler_options or {}))
@@ -353,7 +361,7 @@ class ArvoRuntime:
         if isinstance(memory, SQLiteMachineMemory):
             path = Path(memory.path)
         else:
-            path = Path(sqlite_path or default_memory_path(self.name))
+            path = Path(sqlite_path or self._default_path())
         path.parent.mkdir(parents=True, exist_ok=True)
         served = start_memory_actor(
             name=f"{self.name}-memory",
@@ -596,13 +604,13 @@ class ArvoRuntime:
         most recent last)."""
         self._check_open()
         letters: list[DeadLetter] = self._gathered("get_dead_letters", limit)
-        return letters[-limit:] if limit else letters
+        return DeadLetterList(letters[-limit:] if limit else letters)  # a table in Jupyter
 
     def unrouted(self, limit: int | None = None) -> list[ArvoEvent]:
         """Events no handler or workflow subscribes to (they were returned to their callers)."""
         self._check_open()
         events: list[ArvoEvent] = self._gathered("get_unrouted", limit)
-        return events[-limit:] if limit else events
+        return EventList(events[-limit:] if limit else events)  # a table in Jupyter
 
     def actor_names(self) -> list[str]:
         """Names of the workflow actors currently alive."""
@@ -621,11 +629,18 @@ class ArvoRuntime:
         if self._closed:
             raise RuntimeError(f"ArvoRuntime {self.name!r} has been shut down")
 
-    def shutdown(self, *, stop_ray: bool = False) -> None:
-        """Stop this runtime's actors (the memory file stays). Idempotent.
+    def _default_path(self) -> Path:
+        if self._temporary_memory:
+            return Path(tempfile.gettempdir()) / f"arvo-ray-{self.name}" / "memory.sqlite3"
+        return default_memory_path(self.name)
+
+    def shutdown(self, *, stop_ray: bool | None = None) -> None:
+        """Stop this runtime's actors. The memory file stays, unless it was the temporary one
+        of an unnamed runtime. Idempotent.
 
         Args:
-            stop_ray: Also ``ray.shutdown()`` (only if this runtime started Ray).
+            stop_ray: Also ``ray.shutdown()``, only ever if this runtime started Ray; default:
+                unless ``keep_ray``.
         """
         if self._closed:
             return
@@ -640,10 +655,13 @@ class ArvoRuntime:
         for broker in self._brokers:
             ray.kill(broker, no_restart=True)
         if self._owns_memory_actor and isinstance(self.memory, ActorMachineMemory):
+            if self._temporary_memory:
+                with contextlib.suppress(Exception):  # the file lives where the actor runs
+                    ray.get(self.memory.actor.discard.remote(), timeout=30)
             ray.kill(self.memory.actor, no_restart=True)
         if self.telemetry is not None:
             flush_telemetry()
-        if stop_ray and self._started_ray:
+        if self._started_ray and (not self._keep_ray if stop_ray is None else stop_ray):
             ray.shutdown()
 
     def __enter__(self) -> ArvoRuntime:

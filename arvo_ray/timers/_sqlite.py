@@ -129,5 +129,12 @@ class SQLiteTimerStore:
         )
         return due
 
+    def close(self) -> None:
+        """Close the connection (a later call reconnects)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
     def __repr__(self) -> str:
         return f"SQLiteTimerStore({str(self.path)!r})"
