@@ -1,10 +1,11 @@
-"""The timer service on Ray: where a runtime's timers wait, and the loop that fires them.
+"""Where a runtime's timers wait: beside its memory, unless it is given a store.
 
 Timers wait as rows in the runtime's memory backend, not in sleeping actors or tasks. Every
 broker shard takes timer requests (a store write, answered by nothing until the timer is
-due); broker shard 0 runs :class:`~arvo_ray.timers.TimerFiring`, which routes each due timer's reply like any
-event and removes the timer only once the reply was handed on. A crash in between fires it
-again with the same reply id, which the workflow ignores once consumed: one effect per timer.
+due); broker shard 0 runs :class:`~arvo_ray.timers.TimerFiring`, which routes each due reply
+like any event and removes its timer only once the reply was handed on. A crash in between
+fires it again with the same reply id, which the workflow ignores once consumed: one effect
+per timer.
 """
 
 from __future__ import annotations
