@@ -266,6 +266,19 @@ def _uri_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
     ]
 
 
+def _id_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
+    # Answers carry the id as their `parentid`, a URI: text that is not Unicode (a lone
+    # surrogate, which JSON can spell) could never be answered, so it is refused here.
+    id_ = values["id"]
+    if id_.isascii():
+        return ()
+    try:
+        id_.encode("utf-8")
+    except UnicodeEncodeError:
+        return [_error("id", "invalid_text", "The id must be Unicode text", id_)]
+    return ()
+
+
 def _specversion_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
     version = values["specversion"]
     if version == "1.0":
@@ -363,6 +376,7 @@ def _extensions_rule(values: Mapping[str, Any]) -> Sequence[InitErrorDetails]:
 _RULES: tuple[_Rule, ...] = (
     _non_empty_rule,
     _uri_rule,
+    _id_rule,
     _specversion_rule,
     _type_rule,
     _content_type_rule,

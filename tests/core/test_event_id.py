@@ -107,3 +107,16 @@ class TestParseArvoEventId:
         """A well-encoded payload of the wrong shape is not an Arvo-managed id."""
         other = base64.b64encode(zlib.compress(b'{"uuid": 1}')).decode()
         assert parse_arvo_event_id(other) == (other, "Not an Arvo-managed id: unexpected content")
+
+
+class TestIdText:
+    def test_an_id_that_is_not_unicode_text_is_refused(self) -> None:
+        """A lone surrogate (JSON can spell one) could never be an answer's ``parentid``."""
+        from pydantic import ValidationError
+
+        from arvo_ray.core import ArvoEvent
+
+        fields = {"source": "com.test.client", "type": "com.test.event", "subject": "s", "data": {}}
+        with pytest.raises(ValidationError, match="The id must be Unicode text"):
+            ArvoEvent(id="\ud800", **fields)
+        assert ArvoEvent(id="événement-1", **fields).id == "événement-1"
