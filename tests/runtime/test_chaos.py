@@ -238,8 +238,20 @@ class Killer(threading.Thread):
         self.kills.append((time.time(), kind))
 
     def _actor_pid(self, name: str, namespace: str) -> int:
-        actor = ray.get_actor(name, namespace=namespace)
-        return int(ray.get(actor.__ray_call__.remote(lambda self: os.getpid()), timeout=20))
+        return self._pid_of(ray.get_actor(name, namespace=namespace))
+
+    @staticmethod
+    def _pid_of(actor: Any) -> int:
+        """The actor's process id; asked again while the actor restarts (from an earlier
+        kill), so each planned kill happens."""
+        for attempt in range(5):
+            try:
+                return int(ray.get(actor.__ray_call__.remote(lambda self: os.getpid()), timeout=20))
+            except ray.exceptions.RayActorError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
 
     def _kill_broker(self) -> None:
         runtime = self.random.choice(self.runtimes)
@@ -260,9 +272,7 @@ class Killer(threading.Thread):
             self._sigkill(self._actor_pid(name, runtime.namespace), "workflow actor")
 
     def _kill_memory(self) -> None:
-        actor = self.random.choice(self.memory_actors)
-        pid = ray.get(actor.__ray_call__.remote(lambda self: os.getpid()), timeout=20)
-        self._sigkill(int(pid), "memory actor")
+        self._sigkill(self._pid_of(self.random.choice(self.memory_actors)), "memory actor")
 
     def _kill_handler(self) -> None:
         # Handler tasks take milliseconds: watch for a worker caught in the middle of one.
