@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from arvo_ray.memory import IMachineMemory, RedisMachineMemory
+from arvo_ray.memory import IMachineMemory
 from arvo_ray.runtime._config import Timers
 from arvo_ray.runtime._memory_actor import ActorMachineMemory
 
@@ -32,11 +32,22 @@ def resolved_timers(timers: Timers | bool | None, memory: IMachineMemory) -> Tim
         return chosen
     if isinstance(memory, ActorMachineMemory):
         return replace(chosen, store=memory.timer_store())
-    if isinstance(memory, RedisMachineMemory) and memory.url is not None:
+    url = getattr(memory, "url", None) if _is_redis(memory) else None
+    if url is not None:
         from arvo_ray.timers import RedisTimerStore
 
-        return replace(chosen, store=RedisTimerStore(memory.url, prefix=f"{memory.prefix}:timers"))
+        prefix = f"{getattr(memory, 'prefix', 'arvo')}:timers"
+        return replace(chosen, store=RedisTimerStore(url, prefix=prefix))
     raise ValueError(
         f"Timers need a store next to the memory, and {type(memory).__name__} has none: pass "
         "timers=Timers(store=...) (an arvo_ray.timers.ITimerStore every node can reach)"
     )
+
+
+def _is_redis(memory: IMachineMemory) -> bool:
+    # redis is optional: without it installed, no memory can be a RedisMachineMemory.
+    try:
+        from arvo_ray.memory import RedisMachineMemory
+    except ImportError:
+        return False
+    return isinstance(memory, RedisMachineMemory)
