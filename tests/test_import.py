@@ -78,3 +78,19 @@ def test_star_import_gives_all() -> None:
     namespace: dict[str, object] = {}
     exec("from arvo_ray import *", namespace)
     assert set(namespace) - {"__builtins__"} == set(arvo_ray.__all__)
+
+
+def test_the_runtime_and_its_timers_need_no_redis_package() -> None:
+    """redis is optional: the runtime imports, and chooses a timer store, without it."""
+    code = (
+        "import json, sys\n"
+        "sys.modules['redis'] = None  # as if it were not installed\n"
+        "from arvo_ray.memory import SimpleMachineMemory\n"
+        "from arvo_ray.runtime import ArvoRuntime, Timers\n"
+        "from arvo_ray.runtime._timers import resolved_timers\n"
+        "try:\n"
+        "    resolved_timers(True, SimpleMachineMemory())\n"
+        "except ValueError as error:\n"
+        "    print(json.dumps({'refused': 'Timers need a store' in str(error)}))\n"
+    )
+    assert probe(code) == {"refused": True}
