@@ -7,13 +7,20 @@ Redis backend's Lua script can be checked against them. No I/O here.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Self
 
-from arvo_ray.memory._errors import LockExpiredError, LockNotHeldError, StaleRecordError, short_id
+from arvo_ray.memory._errors import (
+    LockExpiredError,
+    LockNotHeldError,
+    MemoryBackendError,
+    StaleRecordError,
+    short_id,
+)
 
 __all__ = [
     "DEFAULT_LOCK_TTL",
@@ -181,6 +188,22 @@ class BaseMachineMemory:
         view._owner = _check_owner(owner)
         view._held = set()
         return view
+
+    async def unlock(self, id: str) -> bool:
+        raise NotImplementedError
+
+    async def _locked_and_decoded(
+        self, id: str, decode: Callable[[], dict[str, Any] | None]
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """What a fused ``lock_and_read`` that acquired ``id`` returns: the lock is held, and
+        a stored record that cannot be decoded releases it before the error is raised."""
+        self._held.add(id)
+        try:
+            return True, decode()
+        except MemoryBackendError:
+            with contextlib.suppress(Exception):
+                await self.unlock(id)
+            raise
 
     def _state_for_pickle(self) -> dict[str, Any]:
         state = dict(self.__dict__)

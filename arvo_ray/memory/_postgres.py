@@ -488,13 +488,7 @@ class PostgresMachineMemory(BaseMachineMemory):
         acquired, text = row
         if not acquired:
             return False, None
-        self._held.add(id)
-        try:
-            return True, self._decode(id, text)
-        except MemoryBackendError:
-            with contextlib.suppress(Exception):
-                await self.unlock(id)
-            raise
+        return await self._locked_and_decoded(id, lambda: self._decode(id, text))
 
     async def unlock(self, id: str) -> bool:
         """Release this owner's live lock on ``id``; ``False`` (never an error) otherwise."""

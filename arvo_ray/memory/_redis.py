@@ -23,7 +23,6 @@ is first used, so the package works without the optional dependency.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -310,13 +309,7 @@ class RedisMachineMemory(BaseMachineMemory):
         )
         if not int(acquired):
             return False, None
-        self._held.add(id)
-        try:
-            return True, self._decode(id, raw)
-        except MemoryBackendError:
-            with contextlib.suppress(Exception):
-                await self.unlock(id)
-            raise
+        return await self._locked_and_decoded(id, lambda: self._decode(id, raw))
 
     async def unlock(self, id: str) -> bool:
         """Release this owner's live lock on ``id``; ``False`` (never an error) otherwise."""

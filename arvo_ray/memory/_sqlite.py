@@ -294,13 +294,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
         acquired, text = await self._once("lock", id, acquire_and_read)
         if not acquired:
             return False, None
-        self._held.add(id)
-        try:
-            return True, self._decode(id, text)
-        except MemoryBackendError:
-            with contextlib.suppress(Exception):
-                await self.unlock(id)
-            raise
+        return await self._locked_and_decoded(id, lambda: self._decode(id, text))
 
     def _acquire(self, conn: sqlite3.Connection, id: str) -> bool:
         now = self._clock()
