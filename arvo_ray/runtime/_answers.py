@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from typing import Any
 
 from arvo_ray.core import ArvoEvent, ArvoOrchestrationSubject
 
@@ -46,14 +45,22 @@ class AnswerWaiters:
     """Futures of runs waiting for an answer, keyed by (caller, subject)."""
 
     def __init__(self) -> None:
-        self._futures: dict[AnswerKey, list[asyncio.Future[ArvoEvent]]] = {}
+        self._futures: dict[AnswerKey, list[asyncio.Future[ArvoEvent | None]]] = {}
+        self._stall_watchers: set[asyncio.Future[ArvoEvent | None]] = set()
 
-    def wait_for(self, key: AnswerKey) -> asyncio.Future[ArvoEvent]:
-        future: asyncio.Future[ArvoEvent] = asyncio.get_running_loop().create_future()
+    def wait_for(
+        self, key: AnswerKey, *, or_stall: bool = False
+    ) -> asyncio.Future[ArvoEvent | None]:
+        """A future of the answer for ``key``; with ``or_stall``, done with ``None`` as soon
+        as the workflow whose answer it is stalls instead."""
+        future: asyncio.Future[ArvoEvent | None] = asyncio.get_running_loop().create_future()
         self._futures.setdefault(key, []).append(future)
+        if or_stall:
+            self._stall_watchers.add(future)
         return future
 
-    def forget(self, key: AnswerKey, future: asyncio.Future[Any]) -> None:
+    def forget(self, key: AnswerKey, future: asyncio.Future[ArvoEvent | None]) -> None:
+        self._stall_watchers.discard(future)
         waiting = self._futures.get(key, [])
         if future in waiting:
             waiting.remove(future)
@@ -65,6 +72,14 @@ class AnswerWaiters:
         for future in self._futures.get((event.to or "", event.subject), ()):
             if not future.done():
                 future.set_result(event)
+
+    def stalled(self, subject: str) -> None:
+        """The workflow ``subject`` stalled (noted on its record): the runs watching for that
+        wake with ``None`` and read the record again."""
+        for (_, waited), futures in self._futures.items():
+            for future in futures:
+                if waited == subject and future in self._stall_watchers and not future.done():
+                    future.set_result(None)
 
     def __len__(self) -> int:
         return sum(len(futures) for futures in self._futures.values())

@@ -334,7 +334,7 @@ class BrokerActor:
         return self.timers is not None and getattr(handler, "retry", None) is not None
 
     async def _retried_answer(
-        self, future: asyncio.Future[ArvoEvent], event: ArvoEvent, run: ChainRun
+        self, future: asyncio.Future[ArvoEvent | None], event: ArvoEvent, run: ChainRun
     ) -> ArvoEvent | None:
         """The answer of a handler called directly, once its deferred retry gave one."""
         self.counters["answers_waited"] += 1
@@ -344,43 +344,55 @@ class BrokerActor:
         return answer
 
     async def _awaited(
-        self, future: asyncio.Future[ArvoEvent], event: ArvoEvent, run: ChainRun, why: str
+        self,
+        future: asyncio.Future[ArvoEvent | None],
+        event: ArvoEvent,
+        run: ChainRun,
+        why: str,
+        timeout: float | None = None,
     ) -> ArvoEvent | None:
-        """``future``'s answer, or ``None`` and an error on the run after completion_timeout."""
+        """``future``'s answer, or ``None`` and an error on the run after ``timeout`` (by
+        default completion_timeout)."""
         try:
-            return await asyncio.wait_for(future, self.config.completion_timeout)
+            return await asyncio.wait_for(future, timeout or self.config.completion_timeout)
         except TimeoutError:
             self.counters["answer_timeouts"] += 1
-            timeout = AnswerTimeoutError(
+            late = AnswerTimeoutError(
                 f"No answer within completion_timeout={self.config.completion_timeout:g} s; " + why
             )
-            run.add_error(DeadLetter(timeout, event))
+            run.add_error(DeadLetter(late, event))
             return None
 
     async def _answer_of(
         self, event: ArvoEvent, key: tuple[str, str], run: ChainRun
     ) -> ArvoEvent | None:
         """The answer of the workflow ``event`` started, for a run whose chain was cut: from
-        its record once finished, or when the recovered chain delivers it (notified)."""
+        its record once finished, or when the recovered chain delivers it (notified). A
+        workflow that stalls meanwhile wakes the wait, and its record says why."""
         self.counters["answers_waited"] += 1
-        future = self.waiters.wait_for(key)
-        try:
+        deadline = time.monotonic() + self.config.completion_timeout
+        while True:
+            future = self.waiters.wait_for(key, or_stall=True)
             try:
-                record = await self.memory.read(event.subject)
-            except Exception:
-                return None  # the memory is failing: the run's errors say so, now
-            if record is None:
-                return None  # the workflow never started: nothing can answer
-            if is_finished(record):
-                answer = stored_answer(record)
-                return next((e for e in reversed(answer) if e.to == key[0]), None)
-            if record.get("stalled"):
-                run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
-                return None
-            why = "the workflow is still active in memory (see ArvoRuntime.record)"
-            return await self._awaited(future, event, run, why)
-        finally:
-            self.waiters.forget(key, future)
+                try:
+                    record = await self.memory.read(event.subject)
+                except Exception:
+                    return None  # the memory is failing: the run's errors say so, now
+                if record is None:
+                    return None  # the workflow never started: nothing can answer
+                if is_finished(record):
+                    stored = stored_answer(record)
+                    return next((e for e in reversed(stored) if e.to == key[0]), None)
+                if record.get("stalled"):
+                    run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
+                    return None
+                why = "the workflow is still active in memory (see ArvoRuntime.record)"
+                left = max(deadline - time.monotonic(), 0.001)
+                answer = await self._awaited(future, event, run, why, left)
+                if answer is not None or future.cancelled():
+                    return answer  # answered, or timed out
+            finally:
+                self.waiters.forget(key, future)
 
     async def _route(
         self,
@@ -474,6 +486,8 @@ class BrokerActor:
             self.counters["workflow_events"] += 1
             outcome = await self._workflow_step(event)
             producer = event.subject
+            if outcome.error is not None and not _transient(outcome.error):
+                self.waiters.stalled(event.subject)  # its record says so now
         else:
             sink = self.sinks.for_topic(to)
             handed_on = True if sink is None else await self._sink(sink, event, letters)

@@ -23,7 +23,12 @@ import logging
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 
-from arvo_ray.core import ArvoEvent, TransactionViolation, is_violation_error
+from arvo_ray.core import (
+    ArvoEvent,
+    TransactionViolation,
+    TransactionViolationCause,
+    is_violation_error,
+)
 from arvo_ray.core.kit import QUOTE_LIMIT, quote
 from arvo_ray.memory import CachedMachineMemory, IMachineMemory, StaleRecordError
 from arvo_ray.runtime._outcome import StepOutcome
@@ -103,6 +108,8 @@ class WorkflowHost:
             taken is re-run (with backoff) before it is reported.
         outbox: Keep each step's emitted events in the record until acknowledged (see
             :attr:`~arvo_ray.workflow.WorkflowHandler.track_outbox`).
+        history: Steps each record keeps for replays (see
+            :attr:`~arvo_ray.workflow.WorkflowHandler.keep_history`).
     """
 
     def __init__(
@@ -114,12 +121,14 @@ class WorkflowHost:
         transaction_retries: int = 4,
         retry_backoff: float = 0.05,
         outbox: bool = True,
+        history: int = 0,
     ) -> None:
         self.memory = CachedMachineMemory(memory, max_entries=cache_entries)
         self.workflows: dict[str, WorkflowHandler] = {}
         for workflow in workflows:
             workflow.memory = self.memory
             workflow.track_outbox = outbox
+            workflow.keep_history = history
             self.workflows[workflow.source] = workflow
         self.transaction_retries = transaction_retries
         self.retry_backoff = retry_backoff
@@ -207,8 +216,17 @@ class WorkflowHost:
                         "Unexpected error in a workflow step",
                         extra={"arvo": {"event_id": event.id, "subject": subject}},
                     )
-                else:
-                    await self._note_stall(event, error)
+                elif (failure := await self._note_stall(event, error)) is not None:
+                    # Without the note, a caller asking later for the answer would wait for
+                    # one that never comes: report a transient failure, so the event stays
+                    # undelivered and is tried again (its violation then noted).
+                    return StepOutcome(
+                        error=TransactionViolation(
+                            TransactionViolationCause.WRITE_FAILURE,
+                            f"Event {event.id} stalls workflow {subject!r} ({error}), and the "
+                            f"note saying so could not be written: {failure!r}",
+                        )
+                    )
                 return StepOutcome(error=error)
             if result.duplicate and result.events and not fresh:
                 # Re-publishing is decided on the record read: never on a cached copy.
@@ -226,17 +244,19 @@ class WorkflowHost:
                 answer=result.answer,
             )
 
-    async def _note_stall(self, event: ArvoEvent, error: Exception) -> None:
+    async def _note_stall(self, event: ArvoEvent, error: Exception) -> Exception | None:
         """Note on an active workflow's record that an event for it raised a final violation.
 
         The workflow now waits for an event that may never come (the violating one committed
         nothing), so a caller asking for its answer is told why at once instead of waiting.
-        The note goes with the next step that commits. Best effort: a failure changes nothing.
+        Returns the failure that kept the note from being written (``None``: it is there, or
+        the workflow is not active). A write whose reply was lost is found on the next try.
         """
-        with contextlib.suppress(Exception):
+        self.memory.forget(event.subject)  # decide on the stored record, never a warm copy
+        try:
             record = await self.memory.read(event.subject)
-            if record is None or record.get("status") != "active":
-                return
+            if record is None or record.get("status") != "active" or record.get("stalled"):
+                return None
             note = {
                 "eventId": quote(event.id),
                 "eventType": quote(event.type),
@@ -244,6 +264,10 @@ class WorkflowHost:
                 "message": quote(str(error), limit=QUOTE_LIMIT * 4),
             }
             await self.memory.write(event.subject, {**record, "stalled": note}, record)
+        except Exception as failure:
+            self.memory.forget(event.subject)
+            return failure
+        return None
 
     async def _release_own_lock(self, subject: str) -> None:
         """Release a lock this host's owner left on ``subject`` (a lock or unlock call that

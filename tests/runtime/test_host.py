@@ -5,11 +5,23 @@ stale decision, acknowledgements through the host, and locks left behind by cras
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from arvo_ray.core import create_arvo_orchestrator_event_factory
-from arvo_ray.examples.number_domain import increment_orchestrator, increment_orchestrator_contract
+import pytest
+
+from arvo_ray.core import (
+    ExecutionViolation,
+    TransactionViolation,
+    create_arvo_orchestrator_event_factory,
+)
+from arvo_ray.examples.number_domain import (
+    build_number_domain,
+    increment_orchestrator,
+    increment_orchestrator_contract,
+    number_modifier_contract,
+)
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory, SQLiteMachineMemory
 from arvo_ray.runtime._host import WorkflowHost, remove_acknowledged
 
@@ -116,3 +128,79 @@ def test_a_restarted_host_reclaims_the_locks_of_its_dead_incarnations(tmp_path: 
     host = host_on(shared.for_owner("wf-host-0:555:eeee"))
     assert run(host.reclaim_locks("wf-host-0:")) == 2
     assert sorted(lock["id"] for lock in run(shared.locks())) == ["s3", "s4"]
+
+
+class NoteFailingMemory(SimpleMachineMemory):
+    """Fails the first ``failures`` writes of a stall note; with ``lose_reply``, after the
+    note was stored (the memory's process died before it answered)."""
+
+    def __init__(self, failures: int, *, lose_reply: bool = False) -> None:
+        super().__init__()
+        self.failures = failures
+        self.lose_reply = lose_reply
+
+    async def write(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None = None
+    ) -> None:
+        if "stalled" in data and self.failures > 0:
+            self.failures -= 1
+            if self.lose_reply:
+                await super().write(id, data, prev)
+            raise RuntimeError("the memory's process died")
+        await super().write(id, data, prev)
+
+
+def stalling_step(memory: IMachineMemory) -> tuple[WorkflowHost, Any, Any]:
+    """A host of number.modifier 0.0.2, and the reply whose step raises ExecutionViolation (a
+    child call with an invalid parent subject) after the first step committed."""
+    domain = build_number_domain()
+    host = WorkflowHost(domain.workflows, memory, outbox=True)
+    init = create_arvo_orchestrator_event_factory(number_modifier_contract.version("0.0.2")).init(
+        source="com.host.test",
+        data={
+            "parentSubject$$": None,
+            "init": 8,
+            "modifier": 2,
+            "operation": "decrement",
+            "trend": "exponential",
+        },
+    )
+    writer = next(h for h in domain.handlers if h.source == "com.value.write")
+
+    async def first_step() -> Any:
+        (request,) = (await host.handle(init)).events
+        (reply,) = (await writer.execute(request)).events
+        return reply
+
+    return host, init, run(first_step())
+
+
+@pytest.mark.parametrize("lose_reply", [False, True], ids=["write-failed", "reply-lost"])
+def test_a_stall_whose_note_cannot_be_written_is_reported_as_transient(lose_reply: bool) -> None:
+    """A step that stalls its workflow counts as delivered only once the record says so: while
+    the note cannot be written the step fails transiently (its event stays undelivered and is
+    tried again); the next try reports the violation with the note in place, also when the
+    first write was stored but its answer lost."""
+    memory = NoteFailingMemory(failures=1, lose_reply=lose_reply)
+    host, init, reply = stalling_step(memory)
+
+    failed = run(host.handle(reply))
+    assert isinstance(failed.error, TransactionViolation), failed.error
+    assert "could not be written" in str(failed.error)
+    assert ("stalled" in run(memory.read(init.subject))) is lose_reply
+
+    again = run(host.handle(reply))
+    assert isinstance(again.error, ExecutionViolation)
+    record = run(memory.read(init.subject))
+    assert record["status"] == "active"
+    assert record["stalled"]["eventType"] == "evt.value.write.success"
+
+
+def test_a_stall_is_noted_once() -> None:
+    """The same violating event again leaves the first note as it was (no second write)."""
+    memory = SimpleMachineMemory()
+    host, init, reply = stalling_step(memory)
+    assert isinstance(run(host.handle(reply)).error, ExecutionViolation)
+    noted = run(memory.read(init.subject))
+    assert isinstance(run(host.handle(reply)).error, ExecutionViolation)
+    assert run(memory.read(init.subject)) == noted
