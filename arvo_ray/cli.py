@@ -133,11 +133,16 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _open_memory(path: str) -> Any:
-    from arvo_ray.memory import SQLiteMachineMemory
+    """A SQLite memory file, or a ``redis://`` or ``postgresql://`` URL."""
+    from arvo_ray import memory
 
+    if path.startswith(("redis://", "rediss://", "unix://")):
+        return memory.RedisMachineMemory(path)
+    if path.startswith(("postgresql://", "postgres://")):
+        return memory.PostgresMachineMemory(path)
     if not Path(path).exists():
         raise SystemExit(f"arvo-ray: no memory file at {path}")
-    return SQLiteMachineMemory(path)
+    return memory.SQLiteMachineMemory(path)
 
 
 def _cpus() -> float:
@@ -183,6 +188,67 @@ def _unlock(args: argparse.Namespace) -> int:
     released = asyncio.run(memory.force_unlock(args.subject))
     print("released" if released else "no lock was held")
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    record = asyncio.run(_open_memory(args.memory).read(args.subject))
+    if record is None:
+        print(f"arvo-ray: no record for that subject in {args.memory}", file=sys.stderr)
+        return 1
+    steps = record.get("history") or []
+    lines = "".join(json.dumps(step, separators=(",", ":")) + "\n" for step in steps)
+    if args.output == "-":
+        sys.stdout.write(lines)
+    else:
+        Path(args.output).write_text(lines)
+    dropped = record.get("historyDropped")
+    more = f" ({dropped} later steps were not kept)" if dropped else ""
+    print(f"arvo-ray: {len(steps)} steps exported{more}", file=sys.stderr)
+    return 0
+
+
+def _load_workflow(spec: str, source: str | None) -> Any:
+    """The workflow ``module:attribute`` names: a workflow, a function building one (given a
+    fresh memory if it takes an argument), or a domain with ``workflows`` (the one whose
+    source the history's first event is for)."""
+    import importlib
+    import inspect
+
+    from arvo_ray.memory import SimpleMachineMemory
+    from arvo_ray.workflow import WorkflowHandler
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise SystemExit(f"arvo-ray: give the workflow as module:attribute, got {spec!r}")
+    target: Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise SystemExit(f"arvo-ray: {module_name} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    if callable(target) and not isinstance(target, WorkflowHandler):
+        required = [
+            p
+            for p in inspect.signature(target).parameters.values()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        target = target(SimpleMachineMemory()) if required else target()
+    if not isinstance(target, WorkflowHandler):
+        matching = [w for w in getattr(target, "workflows", ()) if w.source == source]
+        if not matching:
+            raise SystemExit(f"arvo-ray: {spec} gives no workflow for {source!r}")
+        target = matching[0]
+    return target
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from arvo_ray.testing import load_history, replay
+
+    history = load_history(args.history)
+    if not history:
+        raise SystemExit(f"arvo-ray: {args.history} holds no steps")
+    report = replay(_load_workflow(args.workflow, history[0]["consumed"].get("to")), history)
+    print(report)
+    return 0 if report.ok else 1
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -360,6 +426,23 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("subject")
     unlock.add_argument("--memory", required=True, help="the SQLite memory file")
     unlock.set_defaults(func=_unlock)
+    export = commands.add_parser(
+        "export", help="write the steps a workflow record kept as JSONL (for replay)"
+    )
+    export.add_argument("subject")
+    export.add_argument(
+        "--memory", required=True, help="the SQLite memory file, or a redis:// or postgresql:// URL"
+    )
+    export.add_argument("-o", "--output", default="-", help="the JSONL file (default: stdout)")
+    export.set_defaults(func=_export)
+    replay = commands.add_parser(
+        "replay", help="replay a recorded history against a workflow; exit 1 where it diverges"
+    )
+    replay.add_argument(
+        "workflow", help="module:attribute naming a workflow, its factory, or a domain"
+    )
+    replay.add_argument("history", help="a JSONL history (arvo-ray export)")
+    replay.set_defaults(func=_replay)
     serve = commands.add_parser(
         "serve", help="run a runtime as a service taking CloudEvents over HTTP (Ray Serve)"
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+from postgres_server import postgres_dsn  # noqa: F401  (one PostgreSQL server per session)
 
 # Shared CI machines are small and noisy: a slow example is not a failure.
 settings.register_profile(

@@ -1,6 +1,6 @@
 """A throwaway, real PostgreSQL server for the tests that need one (memory suite, benchmarks).
 
-Import the ``postgres_dsn`` fixture into a test module or conftest. The server is a fresh
+``tests/conftest.py`` imports the ``postgres_dsn`` fixture, so one server serves the session. It is a fresh
 ``initdb`` cluster in a temporary directory, started with ``pg_ctl`` on a free loopback port
 (trust authentication, ``fsync`` off) and stopped at the end of the session. PostgreSQL refuses
 to run as root, so under root the cluster belongs to, and runs as, the ``nobody`` user.

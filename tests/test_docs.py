@@ -23,6 +23,8 @@ PACKAGES = [
     "arvo_ray.memory",
     "arvo_ray.runtime",
     "arvo_ray.telemetry",
+    "arvo_ray.testing",
+    "arvo_ray.timers",
 ]
 
 

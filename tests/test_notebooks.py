@@ -39,7 +39,8 @@ EXPECTED_OUTPUT: dict[str, list[str]] = {
         "runtime stats</caption>",
     ],
     "02_orchestration": [
-        "```mermaid\nstateDiagram-v2",
+        "text/vnd.mermaid\nstateDiagram-v2",
+        "image/svg+xml",
         "trace (11 events)</caption>",
         "workflow record</caption>",
         "runtime stats</caption>",
@@ -144,6 +145,25 @@ def test_the_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
         if output.get("output_type") == "error"
     ]
     assert errors == []
+    # A quiet start: no warning or log line anywhere (nothing is wrong).
+    stderr = [
+        output.get("text", "")
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if output.get("name") == "stderr"
+    ]
+    assert stderr == []
+    # Progress is one line, updated in place: the saved notebook keeps the final one.
+    progress = [
+        output["data"]["text/plain"]
+        for cell in nb.cells
+        if "run_many(" in cell.source
+        for output in cell.get("outputs", [])
+        if "wf (" in output.get("data", {}).get("text/plain", "")
+    ]
+    assert all(len(line.splitlines()) == 1 and "(100%)" in line for line in progress), progress
+    if name == "02_orchestration":
+        assert len(progress) == 1
     assert nb.cells[-1].outputs[-1]["text"].strip() == sys.executable
     text = displayed(nb)
     missing = [expected for expected in EXPECTED_OUTPUT[name] if expected not in text]

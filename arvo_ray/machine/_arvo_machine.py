@@ -166,10 +166,15 @@ class ArvoMachine:
         return validate_input(event, self.self_contract, self.services)
 
     def to_mermaid(self) -> str:
+        """The machine as Mermaid source: :meth:`StateMachine.to_mermaid` of its logic."""
         return self.logic.to_mermaid()
 
-    def _repr_markdown_(self) -> str:
-        return self.logic._repr_markdown_()
+    def to_svg(self) -> str:
+        """The machine as a standalone SVG: :meth:`StateMachine.to_svg` of its logic."""
+        return self.logic.to_svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return self.logic._repr_mimebundle_(include, exclude)
 
     def __repr__(self) -> str:
         return f"ArvoMachine(id={self.id!r}, source={self.source!r}, version={self.version!r})"

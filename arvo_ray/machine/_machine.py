@@ -190,13 +190,63 @@ class StateMachine:
         return _snapshot(run, tree, persisted), run.emitted
 
     def to_mermaid(self) -> str:
-        """The machine as a Mermaid ``stateDiagram-v2`` (paste into any Mermaid renderer)."""
+        """The machine as a Mermaid ``stateDiagram-v2`` (paste into any Mermaid renderer).
+
+        Transitions between the same two states share one arrow, one label line each.
+
+        Example:
+            >>> machine = create_machine({"id": "door", "initial": "shut", "states": {
+            ...     "shut": {"on": {"OPEN": "open"}}, "open": {"on": {"SHUT": "shut"}}}})
+            >>> print(machine.to_mermaid())
+            stateDiagram-v2
+                direction LR
+                [*] --> door_shut
+                state "shut" as door_shut
+                state "open" as door_open
+                door_shut --> door_open : OPEN
+                door_open --> door_shut : SHUT
+        """
         from ._mermaid import to_mermaid
 
         return to_mermaid(self._tree)
 
-    def _repr_markdown_(self) -> str:
-        return f"```mermaid\n{self.to_mermaid()}\n```"
+    def to_svg(self) -> str:
+        """The machine drawn as a standalone SVG document, with no script, font or network.
+
+        Unlike Mermaid source, it shows wherever SVG does: exported HTML, classic notebooks,
+        offline front ends, files. The same machine always gives the same text.
+
+        Example:
+            >>> machine = create_machine({"id": "door", "initial": "shut", "states": {
+            ...     "shut": {"on": {"OPEN": "open"}}, "open": {"type": "final"}}})
+            >>> svg = machine.to_svg()
+            >>> svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+            True
+            >>> ">OPEN</tspan>" in svg and ">open</text>" in svg
+            True
+        """
+        from ._svg import to_svg
+
+        return to_svg(self._tree)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter's display: Mermaid where the front end draws it, our own SVG everywhere else.
+
+        JupyterLab 4.1+ ranks ``text/vnd.mermaid`` above SVG and draws it itself; exported
+        HTML, older or offline front ends fall back to the SVG, and plain-text ones show the
+        Mermaid source. There is deliberately no ``text/markdown``: front ends rank markdown
+        above SVG, and a fenced ``mermaid`` block is blank wherever no script draws it.
+        """
+        shown = {
+            "text/vnd.mermaid": self.to_mermaid,
+            "image/svg+xml": self.to_svg,
+            "text/plain": self.to_mermaid,
+        }
+        return {
+            mime: render()
+            for mime, render in shown.items()
+            if (not include or mime in include) and not (exclude and mime in exclude)
+        }
 
     def __repr__(self) -> str:
         return f"<StateMachine {self.id!r} ({len(self._tree.nodes)} states)>"

@@ -34,7 +34,8 @@ returns.
 loop (and each process: a fork starts afresh) gets its own small bounded pool, opened on first
 use; the object pickles as its DSN and settings. The pool opens a connection when a call needs
 one and none is idle, so an unreachable server fails the call at once instead of after a pool
-wait, as the Redis backend does.
+wait, as the Redis backend does. This handling lives in ``arvo_ray._postgres_clients``, so the
+timer store beside the memory (``arvo_ray.timers.PostgresTimerStore``) behaves alike.
 
 This module imports ``psycopg``; ``arvo_ray.memory`` imports it only when
 ``PostgresMachineMemory`` is first used, so the package works without the optional dependency.
@@ -42,30 +43,33 @@ This module imports ``psycopg``; ``arvo_ray.memory`` imports it only when
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import os
-import re
-import threading
-import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 try:
-    import psycopg
-    from psycopg import errors as pg_errors
-    from psycopg.conninfo import conninfo_to_dict
-    from psycopg.pq import TransactionStatus
-    from psycopg.rows import TupleRow
+    import psycopg  # noqa: F401  (checked here, so the message names this class)
 except ImportError as _exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "PostgresMachineMemory needs the 'psycopg' package (psycopg >= 3.1): "
         "pip install 'arvo-ray[postgres]'"
     ) from _exc
 
+from arvo_ray._postgres_clients import (
+    Connection,
+    _all,
+    _call,
+    _check_settings,
+    _explain,
+    _lock_schema,
+    _NewerSchema,
+    _one,
+    _open,
+    _Pool,
+    _Pools,
+    _Schema,
+)
 from arvo_ray.memory import _json
 from arvo_ray.memory._base import (
     DEFAULT_LOCK_TTL,
@@ -80,104 +84,9 @@ __all__ = ["PostgresMachineMemory"]
 
 _T = TypeVar("_T")
 
-Connection = psycopg.AsyncConnection[TupleRow]
-
 _SCHEMA_VERSION = 1
 
-# Read retries: three attempts with ~150 ms back-off, abandoned once a second has passed.
-_READ_BACKOFF = (0.05, 0.1)
-_READ_BUDGET = 1.0
-
-_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-
 _NOW = "extract(epoch FROM clock_timestamp())"
-
-
-class _PoolTimeout(Exception):
-    """Every connection of the pool stayed busy for longer than ``pool_timeout``."""
-
-
-class _Pool:
-    """A bounded set of connections for one event loop.
-
-    A call takes an idle connection, or opens one while fewer than ``max_size`` exist, or
-    waits (up to ``timeout`` seconds) for one to come back. A connection that is broken, or
-    left inside a transaction, is closed instead of being reused.
-    """
-
-    def __init__(
-        self, connect: Callable[[], Awaitable[Connection]], max_size: int, timeout: float
-    ) -> None:
-        self._connect = connect
-        self._idle: list[Connection] = []
-        self._slots = asyncio.Semaphore(max_size)
-        self._timeout = timeout
-
-    @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self._timeout)
-        except TimeoutError:
-            raise _PoolTimeout(
-                f"No connection available within pool_timeout={self._timeout:g} s"
-            ) from None
-        conn: Connection | None = None
-        try:
-            conn = self._idle.pop() if self._idle else await self._connect()
-            yield conn
-        finally:
-            if conn is not None:
-                if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-                else:
-                    self._idle.append(conn)
-            self._slots.release()
-
-    async def aclose(self) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            with contextlib.suppress(Exception):
-                await conn.close()
-
-
-class _Pools:
-    """One :class:`_Pool` per running event loop and process, shared by an instance and its
-    views."""
-
-    def __init__(self, make: Callable[[], _Pool]) -> None:
-        self._make = make
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._mutex = threading.Lock()
-        self._pid = os.getpid()
-
-    def get(self) -> _Pool:
-        loop = asyncio.get_running_loop()
-        with self._mutex:
-            if self._pid != os.getpid():  # forked: the parent's connections are not ours
-                self._by_loop = weakref.WeakKeyDictionary()
-                self._pid = os.getpid()
-            pool = self._by_loop.get(loop)
-            if pool is None:
-                pool = self._make()
-                self._by_loop[loop] = pool
-        return pool
-
-    async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        with self._mutex:
-            pool = self._by_loop.pop(loop, None) if self._pid == os.getpid() else None
-        if pool is not None:
-            await pool.aclose()
-
-
-@dataclass
-class _Schema:
-    """Whether this process has made sure the tables exist (shared by an object's views)."""
-
-    ready: bool = False
 
 
 # The write, as one function call (one round trip, one transaction). It row-locks the lock row,
@@ -368,33 +277,18 @@ class PostgresMachineMemory(BaseMachineMemory):
         connect_timeout: float = 5.0,
         statement_timeout: float = 10.0,
     ) -> None:
-        if not isinstance(dsn, str):
-            raise TypeError(
-                f"PostgresMachineMemory needs a libpq connection string, got {type(dsn).__name__}"
-            )
-        try:
-            params = conninfo_to_dict(dsn)
-        except psycopg.Error as exc:
-            raise ValueError(f"malformed PostgreSQL connection string: {exc}") from None
-        if not isinstance(table_prefix, str) or not _PREFIX.fullmatch(table_prefix):
-            raise ValueError(
-                "table_prefix must be letters, digits and '_' (not starting with a digit, at "
-                f"most 40 characters), got {table_prefix!r}"
-            )
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
-            raise TypeError(f"max_connections must be an int, got {max_connections!r}")
-        if max_connections < 1:
-            raise ValueError(f"max_connections must be at least 1, got {max_connections!r}")
-        for name, value in (
-            ("pool_timeout", pool_timeout),
-            ("connect_timeout", connect_timeout),
-            ("statement_timeout", statement_timeout),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+        where = _check_settings(
+            "PostgresMachineMemory",
+            dsn,
+            table_prefix=table_prefix,
+            max_connections=max_connections,
+            pool_timeout=pool_timeout,
+            connect_timeout=connect_timeout,
+            statement_timeout=statement_timeout,
+        )
         self._init_owner(owner, lock_ttl)
         self._dsn = dsn
-        self._where = _describe_dsn(params)
+        self._where = where
         self._table_prefix = table_prefix
         self._max_connections = max_connections
         self._pool_timeout = float(pool_timeout)
@@ -579,30 +473,19 @@ class PostgresMachineMemory(BaseMachineMemory):
         return _Pool(self._connect, self._max_connections, self._pool_timeout)
 
     async def _connect(self) -> Connection:
-        async with asyncio.timeout(self._connect_timeout):
-            conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
-        try:
-            await conn.execute(
-                f"SET statement_timeout = {max(1, round(self._statement_timeout * 1000))}"
-            )
-            if not self._schema.ready:
-                await self._ensure_schema(conn)
-        except BaseException:
-            await conn.close()
-            raise
-        return conn
+        return await _open(
+            self._dsn,
+            connect_timeout=self._connect_timeout,
+            statement_timeout=self._statement_timeout,
+            prepare=self._ensure_schema,
+        )
 
     async def _ensure_schema(self, conn: Connection) -> None:
-        # CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin (both may try to
-        # create the row type), so creators queue on an advisory lock named after the prefix.
-        key = int.from_bytes(
-            hashlib.sha256(f"arvo_ray memory {self._table_prefix}".encode()).digest()[:8],
-            "big",
-            signed=True,
-        )
+        if self._schema.ready:
+            return
         meta = f"{self._table_prefix}_machine_meta"
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+            await _lock_schema(conn, f"arvo_ray memory {self._table_prefix}")
             await conn.execute(self._sql.meta)
             await conn.execute(
                 f"INSERT INTO {meta} (key, value) VALUES ('schema_version', %s)"
@@ -631,25 +514,22 @@ class PostgresMachineMemory(BaseMachineMemory):
     async def _once(
         self, operation: str, id: str | None, call: Callable[[Connection], Awaitable[_T]]
     ) -> _T:
-        try:
-            async with self._pools.get().connection() as conn:
-                return await call(conn)
-        except (psycopg.Error, OSError, TimeoutError, _PoolTimeout, _NewerSchema) as exc:
-            raise self._error(operation, id, _explain(exc)) from exc
+        return await _call(
+            self._pools,
+            call,
+            retry=False,
+            fail=lambda exc: self._error(operation, id, _explain(exc)),
+        )
 
     async def _retrying(
         self, operation: str, id: str | None, call: Callable[[Connection], Awaitable[_T]]
     ) -> _T:
-        deadline = time.monotonic() + _READ_BUDGET
-        for delay in (*_READ_BACKOFF, None):
-            try:
-                async with self._pools.get().connection() as conn:
-                    return await call(conn)
-            except (psycopg.Error, OSError, TimeoutError, _PoolTimeout, _NewerSchema) as exc:
-                if delay is None or not _is_transient(exc) or time.monotonic() + delay >= deadline:
-                    raise self._error(operation, id, _explain(exc)) from exc
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await _call(
+            self._pools,
+            call,
+            retry=True,
+            fail=lambda exc: self._error(operation, id, _explain(exc)),
+        )
 
     def _error(self, operation: str, id: str | None, why: str) -> MemoryBackendError:
         target = f" {short_id(id)!r}" if id is not None else ""
@@ -662,20 +542,6 @@ class PostgresMachineMemory(BaseMachineMemory):
         )
 
 
-class _NewerSchema(Exception):
-    """The tables were laid out by a newer arvo_ray."""
-
-
-async def _one(conn: Connection, query: str, params: tuple[Any, ...]) -> TupleRow | None:
-    cursor = await conn.execute(query, params)
-    return await cursor.fetchone()
-
-
-async def _all(conn: Connection, query: str, params: tuple[Any, ...]) -> list[TupleRow]:
-    cursor = await conn.execute(query, params)
-    return await cursor.fetchall()
-
-
 def _key(id: str) -> bytes:
     """The primary key of ``id``: subjects can be longer than a B-tree entry may be."""
     return hashlib.sha256(id.encode("utf-8", "surrogatepass")).digest()
@@ -684,44 +550,3 @@ def _key(id: str) -> bytes:
 def _has_outbox(data: Mapping[str, Any]) -> bool:
     items = data.get("outbox")
     return isinstance(items, list | tuple) and len(items) > 0
-
-
-def _describe_dsn(params: Mapping[str, Any]) -> str:
-    """The server as a URI without the password, for messages and reprs."""
-    user = params.get("user")
-    password = ":***" if params.get("password") else ""
-    host = params.get("host") or params.get("hostaddr") or "localhost"
-    port = f":{params['port']}" if params.get("port") else ""
-    dbname = params.get("dbname") or ""
-    at = f"{user}{password}@" if user else ""
-    return f"postgresql://{at}{host}{port}/{dbname}"
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """A lost or refused connection, or a server shutting down: worth another try."""
-    if isinstance(exc, OSError | TimeoutError):
-        return True
-    if not isinstance(exc, psycopg.OperationalError):
-        return False
-    state = exc.sqlstate
-    # No SQLSTATE: libpq's own connection failure. Class 08: connection exception.
-    # 57P01-57P03: the server is shutting down, crashed or not yet accepting connections.
-    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
-
-
-def _explain(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, _PoolTimeout):
-        hint = "every connection stayed busy; raise max_connections or pool_timeout"
-    elif isinstance(exc, _NewerSchema):
-        return text
-    elif isinstance(exc, pg_errors.QueryCanceled):
-        hint = "the statement outlived statement_timeout; check the server's load and locks"
-    elif _is_transient(exc) and not isinstance(exc, TimeoutError):
-        hint = "is the server running and reachable at that address?"
-    elif isinstance(exc, TimeoutError):
-        text = "timed out"
-        hint = "the server did not answer within connect_timeout; check it and the network"
-    else:
-        hint = "see the PostgreSQL error"
-    return f"{text} ({hint})"

@@ -114,6 +114,7 @@ class WorkflowHostActor:
         cache_entries: int = 4096,
         telemetry: TelemetryConfig | None = None,
         outbox: bool = True,
+        history: int = 0,
     ) -> None:
         self.name = name
         self.telemetry = telemetry
@@ -124,7 +125,11 @@ class WorkflowHostActor:
         self.family = f"{name}:"
         owner = f"{self.family}{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host = WorkflowHost(
-            workflows, memory.for_owner(owner), cache_entries=cache_entries, outbox=outbox
+            workflows,
+            memory.for_owner(owner),
+            cache_entries=cache_entries,
+            outbox=outbox,
+            history=history,
         )
         self._ready: asyncio.Task[int] | None = None
 

@@ -179,6 +179,7 @@ class BrokerConfig:
     retry_window: float | None = None
     telemetry: TelemetryConfig | None = None
     outbox: bool = True
+    history: int = 100
     sinks: dict[str, EventSink] = field(default_factory=dict)
     timers: Timers | None = None
     """With ``store`` set: the runtime resolved where its timers wait."""

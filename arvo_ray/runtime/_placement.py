@@ -46,7 +46,15 @@ def _host_actor(
         max_concurrency=1000,
         max_task_retries=3,
         **options,
-    ).remote(config.workflows, config.memory, name, cache_entries, config.telemetry, config.outbox)
+    ).remote(
+        config.workflows,
+        config.memory,
+        name,
+        cache_entries,
+        config.telemetry,
+        config.outbox,
+        config.history,
+    )
 
 
 def _host_sender(host: Any) -> Any:
@@ -175,7 +183,7 @@ class InstancePlacement:
         # Events for finished instances (late ones, repeated inits) are answered here from the
         # record, without starting an actor for them: finished records never change.
         self.finished = WorkflowHost(
-            config.workflows, memory, cache_entries=64, outbox=config.outbox
+            config.workflows, memory, cache_entries=64, outbox=config.outbox, history=config.history
         )
         self.cap = placement.max_live
         self.live: OrderedDict[str, _Instance] = OrderedDict()

@@ -10,6 +10,7 @@ each owning the chains whose subject hashes to it: by default one per node).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import time
@@ -38,6 +39,7 @@ from arvo_ray.runtime._config import BrokerConfig, Placement, Sharded, Timers, p
 from arvo_ray.runtime._feasible import check_feasible
 from arvo_ray.runtime._memory_actor import ActorMachineMemory, start_memory_actor
 from arvo_ray.runtime._outcome import RuntimeStats, added_up
+from arvo_ray.runtime._progress import Progress
 from arvo_ray.runtime._routing import broker_name, shard_of
 from arvo_ray.runtime._spawn import named_actor, near
 from arvo_ray.runtime._sync import run_sync
@@ -200,6 +202,10 @@ class ArvoRuntime:
             handed them on (the no-lost-events guarantee). Switching it off saves one
             acknowledgement write per emitting step but lets a crash between a step's write
             and the delivery of its events lose those events; it exists to measure that cost.
+        history: How many steps each workflow record keeps (the consumed event, what the
+            step emitted, the state it left) for :meth:`history` and replay testing
+            (:func:`arvo_ray.testing.replay`); the first steps are kept, later ones counted.
+            0 keeps none.
         telemetry: Exporters and logging to install in the driver and in every worker
             process (:class:`~arvo_ray.telemetry.TelemetryConfig`): spans of one workflow
             form one trace across processes; ``stats()["metrics"]`` adds up every worker's
@@ -259,6 +265,7 @@ class ArvoRuntime:
         completion_timeout: float = 600.0,
         retry_window: float | None = None,
         outbox: bool = True,
+        history: int = 100,
         telemetry: TelemetryConfig | None = None,
         ray_init_options: Mapping[str, Any] | None = None,
         sinks: Mapping[str, EventSink] | None = None,
@@ -314,6 +321,7 @@ class ArvoRuntime:
                 completion_timeout=completion_timeout,
                 retry_window=retry_window,
                 outbox=outbox,
+                history=history,
                 telemetry=telemetry,
                 sinks=dict(sinks or {}),
                 timers=self.timers,
@@ -333,10 +341,20 @@ class ArvoRuntime:
         one; ``True`` when this runtime started it."""
         if ray.is_initialized():
             return False
-        ray.init(
-            address=address or os.environ.get("RAY_ADDRESS"),
-            **{"namespace": self.namespace, "include_dashboard": False, **(options or {})},
-        )
+        # Nothing leaves the machine, and worker logs stay in Ray's log files (failures come
+        # back as dead letters). Token authentication stays as Ray sets it (on, in Ray 2.60);
+        # only its notices are kept out of the output: they say nothing is wrong.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        defaults = {"namespace": self.namespace, "include_dashboard": False, "log_to_driver": False}
+        notices = logging.getLogger("ray._private.authentication.authentication_token_setup")
+        level = notices.level
+        notices.setLevel(logging.ERROR)
+        try:
+            ray.init(
+                address=address or os.environ.get("RAY_ADDRESS"), **{**defaults, **(options or {})}
+            )
+        finally:
+            notices.setLevel(level)
         return True
 
     def _open_memory(
@@ -417,7 +435,8 @@ class ArvoRuntime:
     ) -> list[RunResult]:
         """Run many chains concurrently (at most ``window`` submitted at once); results in order.
 
-        A progress bar (tqdm) is shown when ``progress`` is true, or by default for 50+ events.
+        Progress is shown when ``progress`` is true, or by default for 50+ events: one line
+        updated in place (in a notebook, a terminal, or once at the end in a log).
 
         Raises:
             ContractViolation: an event breaks the ArvoEvent rules (checked for all of them
@@ -428,11 +447,7 @@ class ArvoRuntime:
             checked_event(event, where=f"run_many() event {i}") for i, event in enumerate(events)
         ]
         show = progress if progress is not None else len(events) >= 50
-        bar = None
-        if show:
-            from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-            bar = tqdm(total=len(events), desc=f"arvo {self.placement.kind}", unit="wf")
+        bar = Progress(len(events), f"arvo {self.placement.kind}", unit="wf") if show else None
         results: list[RunResult | None] = [None] * len(events)
         pending: dict[ray.ObjectRef[RunResult], int] = {}
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -586,6 +601,20 @@ class ArvoRuntime:
         self._check_open()
         record = run_sync(self.memory.read(subject))
         return None if record is None else WorkflowRecord(record)
+
+    def history(self, subject: str) -> list[dict[str, Any]]:
+        """The steps the workflow ``subject`` kept (see ``history=``): for each, the consumed
+        event, the events it emitted and the state it left, as dicts, oldest first. Replay
+        them against changed code with :func:`arvo_ray.testing.replay`, or write them as
+        JSONL with ``arvo-ray export``.
+
+        Raises:
+            KeyError: no workflow record has that subject.
+        """
+        record = self.record(subject)
+        if record is None:
+            raise KeyError(f"No workflow record for subject {subject!r}")
+        return list(record.get("history") or [])
 
     def stats(self) -> RuntimeStats:
         """Counters of the broker and the placement (events routed, errors, live actors...).

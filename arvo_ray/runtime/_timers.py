@@ -32,7 +32,11 @@ def resolved_timers(timers: Timers | bool | None, memory: IMachineMemory) -> Tim
         return chosen
     if isinstance(memory, ActorMachineMemory):
         return replace(chosen, store=memory.timer_store())
-    url = getattr(memory, "url", None) if _is_redis(memory) else None
+    if _is(memory, "PostgresMachineMemory"):
+        from arvo_ray.timers import PostgresTimerStore
+
+        return replace(chosen, store=PostgresTimerStore.beside(memory))  # type: ignore[arg-type]
+    url = getattr(memory, "url", None) if _is(memory, "RedisMachineMemory") else None
     if url is not None:
         from arvo_ray.timers import RedisTimerStore
 
@@ -44,10 +48,13 @@ def resolved_timers(timers: Timers | bool | None, memory: IMachineMemory) -> Tim
     )
 
 
-def _is_redis(memory: IMachineMemory) -> bool:
-    # redis is optional: without it installed, no memory can be a RedisMachineMemory.
+def _is(memory: IMachineMemory, kind: str) -> bool:
+    """Whether ``memory`` is the optional backend ``kind`` (a memory of a backend whose client
+    library is not installed cannot be one)."""
     try:
-        from arvo_ray.memory import RedisMachineMemory
+        import arvo_ray.memory
+
+        backend = getattr(arvo_ray.memory, kind)
     except ImportError:
         return False
-    return isinstance(memory, RedisMachineMemory)
+    return isinstance(memory, backend)

@@ -18,11 +18,13 @@ from arvo_ray.timers._sqlite import SQLiteTimerStore
 from arvo_ray.timers._store import ITimerStore, PendingTimer, SimpleTimerStore
 
 if TYPE_CHECKING:
+    from arvo_ray.timers._postgres import PostgresTimerStore
     from arvo_ray.timers._redis import RedisTimerStore
 
 __all__ = [
     "ITimerStore",
     "PendingTimer",
+    "PostgresTimerStore",
     "RedisTimerStore",
     "SQLiteTimerStore",
     "SimpleTimerStore",
@@ -36,8 +38,14 @@ __all__ = [
     "timer_contract",
 ]
 
-# redis is an optional dependency: load its store on demand.
-__getattr__, __dir__ = _lazy.lazy_exports(__name__, {"arvo_ray.timers._redis": ["RedisTimerStore"]})
+# redis and psycopg are optional dependencies: load their stores on demand.
+__getattr__, __dir__ = _lazy.lazy_exports(
+    __name__,
+    {
+        "arvo_ray.timers._postgres": ["PostgresTimerStore"],
+        "arvo_ray.timers._redis": ["RedisTimerStore"],
+    },
+)
 _lazy.set_public_module(
     __name__, [globals()[n] for n in __all__ if n in globals() and not n.endswith("_contract")]
 )

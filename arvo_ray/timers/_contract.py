@@ -28,7 +28,17 @@ __all__ = [
 
 
 class TimerRequest(BaseModel):
-    """Reply after ``delay`` seconds, or at ``due`` (an ISO 8601 time with its offset)."""
+    """Reply after ``delay`` seconds, or at ``due`` (an ISO 8601 time with its offset).
+
+    Example:
+        >>> TimerRequest(delay=30, name="deadline").delay
+        30.0
+        >>> TimerRequest(delay=30, due="2026-01-01T09:00:00+00:00")
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for TimerRequest
+          Value error, give exactly one of 'delay' (seconds) and 'due' (a time) ...
+    """
 
     delay: float | None = Field(default=None, ge=0, description="Seconds from now.")
     due: datetime | None = Field(default=None, description="When, with a UTC offset.")
@@ -50,7 +60,14 @@ class TimerRequest(BaseModel):
 
 
 class TimerFired(BaseModel):
-    """The reply: the timer ``timer_id`` (the request's event id) is due."""
+    """The reply: the timer ``timer_id`` (the request's event id) is due.
+
+    Example:
+        >>> fired = TimerFired(timer_id="e-1", tag="deadline", due="2026-01-01T09:00:00Z",
+        ...     fired_at="2026-01-01T09:00:00.2Z")
+        >>> fired.tag, fired.name
+        ('deadline', None)
+    """
 
     timer_id: str
     name: str | None = None
@@ -60,7 +77,12 @@ class TimerFired(BaseModel):
 
 
 class TimerCancel(BaseModel):
-    """Cancel the timer set by the event ``timer_id``, or the one ``name``d on this subject."""
+    """Cancel the timer set by the event ``timer_id``, or the one ``name``d on this subject.
+
+    Example:
+        >>> TimerCancel(name="deadline").name
+        'deadline'
+    """
 
     timer_id: str | None = Field(
         default=None, min_length=1, description="The id of the event that set the timer."
@@ -75,6 +97,13 @@ class TimerCancel(BaseModel):
 
 
 class TimerCancelled(BaseModel):
+    """The answer to a cancel: whether a pending timer was dropped.
+
+    Example:
+        >>> TimerCancelled(name="deadline", cancelled=False).cancelled
+        False
+    """
+
     timer_id: str | None = None
     name: str | None = None
     cancelled: bool = Field(description="False when it had fired already, or never existed.")

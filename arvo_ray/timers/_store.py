@@ -17,7 +17,13 @@ __all__ = ["ITimerStore", "PendingTimer", "SimpleTimerStore"]
 
 @dataclass(frozen=True, order=True)
 class PendingTimer:
-    """A timer waiting: due at ``due_at`` (seconds since the epoch)."""
+    """A timer waiting: due at ``due_at`` (seconds since the epoch).
+
+    Example:
+        >>> early, late = PendingTimer(10.0, "b", {}), PendingTimer(20.0, "a", {})
+        >>> min(late, early).id  # ordered by due time, then id
+        'b'
+    """
 
     due_at: float
     id: str
@@ -27,6 +33,13 @@ class PendingTimer:
 
 @runtime_checkable
 class ITimerStore(Protocol):
+    """Where pending timers wait: what a timer service needs of a store, whatever keeps it.
+
+    Example:
+        >>> isinstance(SimpleTimerStore(), ITimerStore)
+        True
+    """
+
     async def add(self, timer: PendingTimer) -> bool:
         """Keep ``timer``; ``False`` if one with its id is pending already (a re-sent request)."""
         ...

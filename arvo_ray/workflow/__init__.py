@@ -11,6 +11,7 @@ from arvo_ray.workflow._record import (
     is_done,
     is_failed,
     is_finished,
+    step_state,
     stored_answer,
 )
 from arvo_ray.workflow._resumable import (
@@ -35,6 +36,7 @@ __all__ = [
     "is_done",
     "is_failed",
     "is_finished",
+    "step_state",
     "stored_answer",
 ]
 

@@ -68,6 +68,7 @@ from arvo_ray.workflow._record import (
     WorkflowRecordData,
     is_done,
     is_failed,
+    step_state,
     stored_answer,
 )
 
@@ -200,6 +201,11 @@ class WorkflowHandler(ABC):
     handler_type: str
     span_kind_value: str
     track_outbox: bool = False
+    keep_history: int = 0
+    """How many steps each record keeps in ``history`` (the consumed event, what the step
+    emitted, and the state it left), for replaying a workflow against changed code (see
+    :func:`arvo_ray.testing.replay`). The first steps are kept; later ones are only counted
+    (``historyDropped``), so a record stays bounded. The Ray runtime turns it on."""
 
     @property
     @abstractmethod
@@ -459,6 +465,7 @@ class WorkflowHandler(ABC):
             span.set_attributes(output.attributes)
         if new_record is not None:
             new_record["consumedEventIds"] = consumed_ids
+            self._add_history(new_record, record, event, emitted)
             if self.track_outbox:
                 new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
             if is_done(new_record):
@@ -550,6 +557,7 @@ class WorkflowHandler(ABC):
         if self.track_outbox:
             failure["outbox"] = _outbox(record, event.id, events, acknowledged)
         failure["answer"] = [e.to_dict() for e in events]
+        self._add_history(failure, record, event, events)
         committed = False
         try:
             # Unlike the original (prev=null), the record read at the start is passed, so a
@@ -583,6 +591,32 @@ class WorkflowHandler(ABC):
         return ExecutionResult(
             events=[], committed=committed, late=True, answer=stored_answer(record)
         )
+
+    def _add_history(
+        self,
+        new_record: WorkflowRecordData | dict[str, Any],
+        record: Mapping[str, Any] | None,
+        event: ArvoEvent,
+        emitted: Sequence[ArvoEvent],
+    ) -> None:
+        """Carry the history over to the new record, with this step (see :attr:`keep_history`)."""
+        if not self.keep_history:
+            return
+        history = list((record or {}).get("history") or ())
+        dropped = int((record or {}).get("historyDropped") or 0)
+        if len(history) < self.keep_history:
+            history.append(
+                {
+                    "consumed": event.to_dict(),
+                    "produced": [e.to_dict() for e in emitted],
+                    "state": step_state(new_record),
+                }
+            )
+        else:
+            dropped += 1
+        new_record["history"] = history
+        if dropped:
+            new_record["historyDropped"] = dropped
 
     def _replay(
         self, record: Mapping[str, Any] | None, event_id: str, acknowledged: Collection[str]

@@ -12,7 +12,14 @@ from typing import Any, Literal, TypedDict, TypeGuard, TypeVar
 
 from arvo_ray.core import ArvoEvent
 
-__all__ = ["WorkflowRecordData", "is_done", "is_failed", "is_finished", "stored_answer"]
+__all__ = [
+    "WorkflowRecordData",
+    "is_done",
+    "is_failed",
+    "is_finished",
+    "step_state",
+    "stored_answer",
+]
 
 WorkflowRecordData = TypedDict(
     "WorkflowRecordData",
@@ -32,6 +39,8 @@ WorkflowRecordData = TypedDict(
         "outbox": list[dict[str, Any]],
         "answer": list[dict[str, Any]],
         "stalled": dict[str, Any],
+        "history": list[dict[str, Any]],  # the first steps: consumed, produced, state
+        "historyDropped": int,  # steps after those, counted only
     },
     total=False,
 )
@@ -76,3 +85,31 @@ def stored_answer(record: Mapping[str, Any] | None) -> list[ArvoEvent]:
             produced = [e for e in produced if str(e["type"]).endswith(".done")]
         answer = produced
     return [ArvoEvent.from_dict(item) for item in answer]
+
+
+def step_state(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a record a step decides, compared when a history is replayed: the status,
+    the machine's state value (orchestrators), the context (the machine's, or a resumable's),
+    and for a failure the error's name and message.
+
+    Example:
+        >>> step_state({"status": "active", "value": "fetch", "state": {"context": {"n": 1}}})
+        {'status': 'active', 'value': 'fetch', 'context': {'n': 1}}
+        >>> step_state({"executionStatus": "failure", "error": {"name": "ValueError",
+        ...     "message": "bad", "stack": "..."}})
+        {'status': 'failure', 'error': {'name': 'ValueError', 'message': 'bad'}}
+    """
+    if is_failed(record):
+        error = record.get("error") or {}
+        return {
+            "status": "failure",
+            "error": {"name": error.get("name"), "message": error.get("message")},
+        }
+    state: dict[str, Any] = {"status": record.get("status")}
+    if record.get("value") is not None:
+        state["value"] = record["value"]
+    if "state$$" in record:
+        state["context"] = record["state$$"]
+    elif isinstance(record.get("state"), Mapping):
+        state["context"] = record["state"].get("context")
+    return state

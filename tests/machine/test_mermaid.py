@@ -69,11 +69,10 @@ def test_should_separate_parallel_regions_and_nest_compound_states() -> None:
     assert sum(line == "}" for line in lines) == 3
 
 
-def test_should_render_itself_as_a_mermaid_block_in_jupyter() -> None:
-    """``_repr_markdown_`` wraps the diagram in a fenced ``mermaid`` block."""
-    machine = _machine()
-    markdown = machine._repr_markdown_()  # type: ignore[attr-defined]
-    assert markdown == f"```mermaid\n{machine.to_mermaid()}\n```"  # type: ignore[attr-defined]
+def test_should_lay_the_diagram_out_left_to_right() -> None:
+    """The second line picks ``direction LR``: long event names fit along horizontal arrows."""
+    lines = _machine().to_mermaid().splitlines()  # type: ignore[attr-defined]
+    assert lines[:2] == ["stateDiagram-v2", "    direction LR"]
 
 
 def test_should_sanitise_ids_that_mermaid_cannot_use() -> None:

@@ -9,7 +9,6 @@ import pickle
 import time
 import uuid
 
-import postgres_server
 import psycopg
 import pytest
 
@@ -18,8 +17,6 @@ from arvo_ray.memory import MemoryBackendError, PostgresMachineMemory
 from .conftest import free_port
 from .contract_suite import *  # noqa: F403
 from .contract_suite import MemoryFactory
-
-postgres_dsn = postgres_server.postgres_dsn
 
 
 def fresh_prefix() -> str:

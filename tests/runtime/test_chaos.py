@@ -1,7 +1,7 @@
 """Chaos: SIGKILL every kind of runtime process while the whole number domain runs.
 
-Per scenario (sharded placement on two broker shards or instance placement on one, SQLite or
-Redis memory, default lock TTL and recovery interval) two runtimes run side by side: one with the number domain's statechart
+Per scenario (sharded placement on two broker shards or instance placement on one, SQLite, Redis or
+PostgreSQL memory, default lock TTL and recovery interval) two runtimes run side by side: one with the number domain's statechart
 orchestrators, one with its resumables, v0.0.1 and v0.0.2 of each, including the increment
 service that answers twice and the modifier that stalls on a violation. A killer thread
 SIGKILLs, at the OS level, broker actors (any shard, several times), workflow actors (hosts, or live
@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,11 @@ from arvo_ray.examples.number_domain import (
     increment_resumable_contract,
     number_modifier_contract,
 )
-from arvo_ray.memory import IMachineMemory, RedisMachineMemory
+from arvo_ray.memory import IMachineMemory, PostgresMachineMemory, RedisMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Instance, RunResult, Sharded, WorkflowStalledError
+from arvo_ray.runtime._answers import answer_subject
 from arvo_ray.runtime._memory_actor import start_memory_actor
-from arvo_ray.runtime._routing import broker_name
+from arvo_ray.runtime._routing import broker_name, shard_of
 
 from .effects import EffectLedger, counted
 
@@ -294,8 +295,14 @@ def explained_by(runs: list[float], kills: list[tuple[float, str]]) -> str | Non
     return between[-1] if between else None
 
 
-def stuck_report(runtimes: list[ArvoRuntime]) -> str:
-    """What every actor of ``runtimes`` is waiting on: for a run that never returns."""
+def stuck_report(
+    runtimes: list[ArvoRuntime],
+    memory_actors: Sequence[Any] = (),
+    hung: Sequence[tuple[ArvoRuntime, IMachineMemory, ArvoEvent]] = (),
+) -> str:
+    """What every actor of ``runtimes`` (and every memory actor) is waiting on, Ray's task
+    counters of each process, and each hung event's shard and stored status: for a run that
+    never returns."""
 
     def _task_stacks(actor_self: Any) -> list[str]:
         """The asyncio tasks pending in an actor's process, each with the stack it waits in."""
@@ -320,37 +327,82 @@ def stuck_report(runtimes: list[ArvoRuntime]) -> str:
         return stacks
 
     lines = []
+    for runtime, memory, event in hung:
+        shard = shard_of(answer_subject(event), runtime.brokers)
+        try:
+            record = asyncio.run(memory.read(event.subject)) or {}
+        except Exception as error:
+            record = {"status": f"unreadable: {error!r}"}
+        lines.append(
+            f"hung: {event.type} id={event.id} subject={event.subject} shard={shard} "
+            f"status={record.get('status')} answer={bool(record.get('answer'))}"
+        )
+    actors = {actor: f"memory actor {actor._actor_id.hex()[:8]}" for actor in memory_actors}
     for runtime in runtimes:
         for entry in ray.util.list_named_actors(all_namespaces=True):
-            if entry["namespace"] != runtime.namespace or not entry["name"].startswith(
-                runtime.name
-            ):
-                continue
-            actor = ray.get_actor(entry["name"], namespace=runtime.namespace)
-            try:
-                stacks = ray.get(actor.__ray_call__.remote(_task_stacks), timeout=30)
-            except Exception as error:
-                stacks = [f"no answer: {error!r}"]
-            lines.append(f"== {entry['name']}: {len(stacks)} tasks")
-            counts = Counter(stacks)
-            lines += [f"-- x{n}\n{stack}" for stack, n in counts.most_common(8)]
+            if entry["namespace"] == runtime.namespace and entry["name"].startswith(runtime.name):
+                actors[ray.get_actor(entry["name"], namespace=runtime.namespace)] = entry["name"]
+    names = {actor._actor_id.hex(): name for actor, name in actors.items()}
+    for actor, name in actors.items():
+        try:
+            stacks = ray.get(actor.__ray_call__.remote(_task_stacks), timeout=30)
+        except Exception as error:
+            stacks = [f"no answer: {error!r}"]
+        lines.append(f"== {name}: {len(stacks)} tasks")
+        counts = Counter(stacks)
+        lines += [f"-- x{n}\n{stack}" for stack, n in counts.most_common(8)]
+    # Ray's own view of each process: queued, running and finished tasks.
+    from ray._private.internal_api import node_stats
+
+    for node in ray.nodes():
+        try:
+            stats = node_stats(node["NodeManagerAddress"], node["NodeManagerPort"])
+        except Exception as error:
+            lines.append(f"no node stats from {node['NodeManagerAddress']}: {error!r}")
+            continue
+        for worker in stats.core_workers_stats:
+            owner = names.get(worker.actor_id.hex(), "driver" if worker.worker_type == 1 else "")
+            if owner or worker.num_pending_tasks or worker.task_queue_length:
+                lines.append(
+                    f"ray {owner or 'worker'} pid={worker.pid}: queued={worker.task_queue_length}"
+                    f" running={worker.num_running_tasks} executed={worker.num_executed_tasks}"
+                    f" pending_owned={worker.num_pending_tasks}"
+                )
     return "\n".join(lines)
 
 
 def run_or_report(
-    runtimes: list[ArvoRuntime], runtime: ArvoRuntime, events: list[ArvoEvent], **options: Any
+    runtimes: list[ArvoRuntime],
+    runtime: ArvoRuntime,
+    memory: IMachineMemory,
+    events: list[ArvoEvent],
+    memory_actors: Sequence[Any],
+    timeout: float,
+    window: int = 2000,
 ) -> list[RunResult]:
-    """``runtime.run_many(events)``; on a time-out, what every actor waits on is printed."""
-    try:
-        return runtime.run_many(events, progress=False, **options)
-    except TimeoutError:
-        report_stuck(runtimes)
-        raise
+    """The events run on ``runtime``, ``window`` at a time; when a window is not done within
+    ``timeout``, what every actor waits on and which runs hung are printed, and the test
+    fails."""
+    results: list[RunResult] = []
+    for start in range(0, len(events), window):
+        chunk = events[start : start + window]
+        refs = [runtime.submit(event) for event in chunk]
+        _, waiting = ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        if waiting:
+            hung = [(runtime, memory, chunk[refs.index(ref)]) for ref in waiting]
+            report_stuck(runtimes, memory_actors, hung)
+            raise TimeoutError(f"{len(waiting)} runs still running after {timeout} s")
+        results += ray.get(refs)
+    return results
 
 
-def report_stuck(runtimes: list[ArvoRuntime]) -> None:
+def report_stuck(
+    runtimes: list[ArvoRuntime],
+    memory_actors: Sequence[Any],
+    hung: Sequence[tuple[ArvoRuntime, IMachineMemory, ArvoEvent]] = (),
+) -> None:
     """Print :func:`stuck_report`, and keep it in ``$ARVO_CHAOS_REPORT``."""
-    report = stuck_report(runtimes)
+    report = stuck_report(runtimes, memory_actors, hung)
     print(report, file=sys.stderr)
     Path(os.environ.get("ARVO_CHAOS_REPORT", "/tmp/arvo-chaos-stuck.txt")).write_text(report)
 
@@ -358,7 +410,7 @@ def report_stuck(runtimes: list[ArvoRuntime]) -> None:
 # -- the scenarios ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, list[Any]]]:
     """(name, [a memory per runtime]) with the default lock TTL.
 
@@ -381,6 +433,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         finally:
             for memory in memories:
                 ray.kill(memory.actor, no_restart=True)
+    elif request.param == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        yield (
+            "postgres",
+            [
+                PostgresMachineMemory(dsn, table_prefix=f"chaos_{uuid.uuid4().hex[:8]}")
+                for _ in range(2)
+            ],
+        )
     else:
         url = request.getfixturevalue("redis_url")
         yield (
@@ -531,7 +592,9 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
                 for item, result in zip(items, results, strict=True)
                 if item.runtime == index
             ]
-            replays = run_or_report(runtimes, runtime, [item.init for item, _ in mine], timeout=300)
+            replays = run_or_report(
+                runtimes, runtime, memories[index], [item.init for item, _ in mine], actors, 300
+            )
             for (item, first), again in zip(mine, replays, strict=True):
                 assert again.final == first.final, (item.init.type, again.describe())
                 if item.final is None:
@@ -552,7 +615,7 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
         assert len(fresh) == 20
         # At most a few at once: instance actors are started only as fast as the machine can.
         outcomes = run_or_report(
-            runtimes, runtimes[0], [item.init for item in fresh], timeout=300, window=8
+            runtimes, runtimes[0], memories[0], [item.init for item in fresh], actors, 300, window=8
         )
         assert [wrong_answer(item, r) for item, r in zip(fresh, outcomes, strict=True)] == [
             None

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import ray
 
+from arvo_ray.cli import main
 from arvo_ray.core import (
     ContractViolation,
     ExecutionViolation,
@@ -29,6 +30,7 @@ from arvo_ray.examples.number_domain import (
 from arvo_ray.memory import SimpleMachineMemory, SQLiteMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Instance, RunResult, Sharded
 from arvo_ray.runtime._config import placement_of
+from arvo_ray.testing import replay
 
 
 @pytest.fixture(scope="module", params=["instance", "sharded"])
@@ -124,6 +126,38 @@ def test_the_stored_record_is_readable_from_the_driver(runtime: ArvoRuntime) -> 
     assert record["initEventId"] == init.id
     assert record["state"]["context"]["final_value"] == 3
     assert runtime.record("not-a-subject-anyone-wrote") is None
+
+
+def test_a_history_recorded_on_ray_replays_in_process(
+    runtime: ArvoRuntime, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runtime keeps each workflow's steps; they replay clean against the same code (the
+    parent, and its child whose subject the parent's history names), and ``arvo-ray export``
+    writes them from the runtime's memory file for ``arvo-ray replay``."""
+    init = modifier_init(9)
+    runtime.run(init, timeout=120)
+    steps = runtime.history(init.subject)
+    assert [step["consumed"]["type"] for step in steps] == [
+        "arvo.orc.number.modifier",
+        "evt.value.write.success",
+        "arvo.orc.dec.done",
+    ]
+    domain = build_number_domain()
+    workflows = {workflow.source: workflow for workflow in domain.workflows}
+    report = replay(workflows["arvo.orc.number.modifier"], steps)
+    assert report.ok, str(report)
+    (child_init,) = [e for e in report.emitted[1] if e.type == "arvo.orc.dec"]
+    child = replay(workflows["arvo.orc.dec"], runtime.history(child_init.subject))
+    assert child.ok and child.steps == 3, str(child)
+    with pytest.raises(KeyError):
+        runtime.history("not-a-subject-anyone-wrote")
+
+    history = tmp_path / "history.jsonl"
+    memory = str(runtime.memory_path)
+    assert main(["export", init.subject, "--memory", memory, "-o", str(history)]) == 0
+    spec = "arvo_ray.examples.number_domain:build_number_domain"
+    assert main(["replay", spec, str(history)]) == 0
+    assert "3 of 3 recorded steps replayed the same" in capsys.readouterr().out
 
 
 def test_a_violation_is_reported_with_its_event_and_kept_as_a_dead_letter(

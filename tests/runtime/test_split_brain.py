@@ -3,7 +3,7 @@
 The memory, not Ray, is the source of truth: whichever side commits a version first wins it,
 the other side's write fails with a ``TransactionViolation`` (and is retried away by a workflow
 host: the retry re-reads, finds the event consumed, and does nothing twice), and no update is
-lost. Checked three ways, on SQLite and on Redis:
+lost. Checked three ways, on SQLite, Redis and PostgreSQL:
 
 * at the execution wrapper, deterministically: two ``ArvoOrchestrator`` objects acting as
   owners ``a`` and ``b`` run the same event against the same stored record, interleaved by a
@@ -51,6 +51,7 @@ from arvo_ray.handler import ExecutionResult
 from arvo_ray.memory import (
     IMachineMemory,
     LockExpiredError,
+    PostgresMachineMemory,
     RedisMachineMemory,
     SimpleMachineMemory,
     SQLiteMachineMemory,
@@ -206,18 +207,22 @@ def one_winner(
     return winner, loser, violation
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def make_memory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., IMachineMemory]]:
-    """A factory of memories on one shared store: a SQLite file, or a fresh Redis prefix."""
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    prefix = f"split-{uuid.uuid4().hex[:12]}"
+    """A factory of memories on one shared store: a SQLite file, or a fresh Redis or
+    PostgreSQL prefix."""
+    prefix = f"split_{uuid.uuid4().hex[:12]}"
     opened: list[SQLiteMachineMemory] = []
 
     def make(**options: Any) -> IMachineMemory:
-        if url is not None:
+        if request.param == "redis":
+            url = request.getfixturevalue("redis_url")
             return RedisMachineMemory(url, prefix=prefix, **options)
+        if request.param == "postgres":
+            dsn = request.getfixturevalue("postgres_dsn")
+            return PostgresMachineMemory(dsn, table_prefix=prefix, **options)
         memory = SQLiteMachineMemory(tmp_path / "split.sqlite3", **options)
         opened.append(memory)
         return memory
@@ -448,10 +453,13 @@ def test_two_hosts_feeding_one_fan_in_lose_no_update(
 WORKFLOWS = 10
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def shared_memory(request: pytest.FixtureRequest, tmp_path: Path) -> IMachineMemory:
     if request.param == "sqlite":
         return SQLiteMachineMemory(tmp_path / "shared.sqlite3")
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("postgres_dsn")
+        return PostgresMachineMemory(dsn, table_prefix=f"split_ray_{uuid.uuid4().hex[:12]}")
     url = request.getfixturevalue("redis_url")
     return RedisMachineMemory(url, prefix=f"split-ray-{uuid.uuid4().hex[:12]}")
 

@@ -25,7 +25,12 @@ from arvo_ray.examples.number_domain import (
     build_number_domain,
 )
 from arvo_ray.handler import RetryPolicy
-from arvo_ray.memory import RedisMachineMemory, SimpleMachineMemory
+from arvo_ray.memory import (
+    IMachineMemory,
+    PostgresMachineMemory,
+    RedisMachineMemory,
+    SimpleMachineMemory,
+)
 from arvo_ray.runtime import ArvoRuntime, Sharded, Timers
 from arvo_ray.runtime._timers import resolved_timers
 from arvo_ray.timers import SimpleTimerStore, TimerService, timer_contract
@@ -171,15 +176,26 @@ def test_bad_timer_requests_are_violations_kept_as_dead_letters(
         assert runtime.stats()["timers_pending"] == 0
 
 
-def test_timers_wait_in_redis_beside_a_redis_memory(
-    ray_session: None, tmp_path: Path, clock: FileClock, request: pytest.FixtureRequest
+@pytest.mark.parametrize("backend", ["redis", "postgres"])
+def test_timers_wait_beside_a_redis_or_postgres_memory(
+    ray_session: None,
+    tmp_path: Path,
+    clock: FileClock,
+    request: pytest.FixtureRequest,
+    backend: str,
 ) -> None:
-    url = request.getfixturevalue("redis_url")
-    memory = RedisMachineMemory(url, prefix=f"timers-{uuid.uuid4().hex[:6]}")
+    memory: IMachineMemory
+    if backend == "redis":
+        url = request.getfixturevalue("redis_url")
+        memory = RedisMachineMemory(url, prefix=f"timers-{uuid.uuid4().hex[:6]}")
+    else:
+        dsn = request.getfixturevalue("postgres_dsn")
+        memory = PostgresMachineMemory(dsn, table_prefix=f"timers_{uuid.uuid4().hex[:6]}")
     with start(tmp_path, clock, memory=memory, brokers=1) as runtime:
         init = sleep_init(5)
         runtime.run(init, timeout=60)
-        assert repr(runtime.timers.store).startswith("RedisTimerStore")
+        kind = "RedisTimerStore" if backend == "redis" else "PostgresTimerStore"
+        assert repr(runtime.timers.store).startswith(kind)
         clock.advance(5)
         eventually(lambda: done(runtime, init.subject))
 

@@ -1,4 +1,4 @@
-"""One contract for every timer store (in-process, SQLite, Redis): ids are unique, due is by
+"""One contract for every timer store (in-process, SQLite, Redis, PostgreSQL): ids are unique, due is by
 time then id and leaves timers pending until removed, cancel and remove count what was there,
 and stores that persist survive being reopened (a new process) and pickled (a Ray worker)."""
 
@@ -15,12 +15,19 @@ import pytest
 from arvo_ray.timers import ITimerStore, PendingTimer, SimpleTimerStore, SQLiteTimerStore
 
 
-@pytest.fixture(params=["simple", "sqlite", "redis"])
+@pytest.fixture(params=["simple", "sqlite", "redis", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ITimerStore:
     if request.param == "simple":
         return SimpleTimerStore()
     if request.param == "sqlite":
         return SQLiteTimerStore(tmp_path / "timers.sqlite3")
+    if request.param == "postgres":
+        from arvo_ray.timers import PostgresTimerStore
+
+        # A fresh table prefix is fresh, empty storage on the session's shared server.
+        return PostgresTimerStore(
+            request.getfixturevalue("postgres_dsn"), table_prefix=f"t_{uuid.uuid4().hex}"
+        )
     from arvo_ray.timers import RedisTimerStore
 
     return RedisTimerStore(request.getfixturevalue("redis_url"), prefix=f"test:{uuid.uuid4().hex}")
@@ -74,19 +81,23 @@ async def test_next_due_is_the_earliest_pending(store: ITimerStore) -> None:
 
 
 async def test_persistent_stores_survive_reopening_and_pickling(
-    tmp_path: Path, redis_url: Any
+    tmp_path: Path, redis_url: Any, postgres_dsn: str
 ) -> None:
-    from arvo_ray.timers import RedisTimerStore
+    from arvo_ray.timers import PostgresTimerStore, RedisTimerStore
 
     prefix = f"test:{uuid.uuid4().hex[:8]}"
+    table_prefix = f"t_{uuid.uuid4().hex}"
     for make in (
         lambda: SQLiteTimerStore(tmp_path / "t.sqlite3"),
         lambda: RedisTimerStore(redis_url, prefix=prefix),
+        lambda: PostgresTimerStore(postgres_dsn, table_prefix=table_prefix),
     ):
         first = make()
         await first.add(timer(1.0, "kept"))
-        for again in (make(), pickle.loads(pickle.dumps(first))):
+        for again in (make(), pickle.loads(pickle.dumps(first)), first):
             assert [t.id for t in await again.due(now=2.0, limit=5)] == ["kept"]
+            if isinstance(again, PostgresTimerStore | RedisTimerStore):
+                await again.aclose()  # on the loop that opened its connections
 
 
 async def test_ten_thousand_pending_timers(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ the ``memory`` fixture runs on the in-process and the SQLite backend.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import pytest
@@ -23,7 +24,6 @@ from arvo_ray.core import (
     create_arvo_event,
     create_arvo_event_factory,
     create_arvo_orchestrator_contract,
-    create_arvo_orchestrator_event_factory,
     is_transaction_violation_error,
 )
 from arvo_ray.examples.number_domain import (
@@ -37,6 +37,7 @@ from arvo_ray.examples.number_domain import (
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.machine import setup_arvo_machine
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
+from arvo_ray.testing import TestStep, run_steps
 from arvo_ray.workflow import ArvoOrchestrator, create_arvo_orchestrator
 
 from .conftest import CALLER, FaultyMemory, dec_init, inc_init
@@ -52,22 +53,22 @@ def _inc(domain: NumberDomain) -> ArvoOrchestrator:
     return orchestrator
 
 
-async def _run_increment(domain: NumberDomain, init: ArvoEvent) -> list[list[ArvoEvent]]:
-    """Drive an increment orchestration by hand; returns the output of each of the 5 steps."""
-    outputs: list[list[ArvoEvent]] = []
-    event = init
-    for source in (
-        "arvo.orc.inc",
-        "com.value.read",
-        "arvo.orc.inc",
-        "com.increment.number",
-        "arvo.orc.inc",
-    ):
-        result = await _handler(domain, source).execute(event, otel_inherit="event")
-        outputs.append(result.events)
-        if result.events:
-            event = result.events[0]
-    return outputs
+def _increment_steps(init: ArvoEvent, version: str = "0.0.1") -> list[TestStep]:
+    """The 5 steps of an increment run (for ``run_steps`` over ``domain.all``), each fed the
+    first event the step before emitted. Version 0.0.2's service answers twice."""
+    follow = itemgetter(0)
+    answers = ["evt.increment.number.success"]
+    if version == "0.0.2":
+        answers.append("evt.multiplier.number.success")
+    call = {"to": "com.increment.number", "dataschema": f"#/test/handler/increment/{version}"}
+    done = {"type": "arvo.orc.inc.done", "parentid": init.id}
+    return [
+        TestStep(init, name="init", expect=[{"type": "com.value.read", "parentid": init.id}]),
+        TestStep(follow, name="read", expect=[{"type": "evt.value.read.success"}]),
+        TestStep(follow, name="value", expect=[call]),
+        TestStep(follow, name="increment", expect=[{"type": answer} for answer in answers]),
+        TestStep(follow, name="answer", expect=[done]),
+    ]
 
 
 # -- the increment flow, step by step --------------------------------------------------------
@@ -152,36 +153,30 @@ async def test_should_orchestrate_a_valid_init_event_through_the_complete_flow(
     assert done.dataschema == "#/test/orchestrator/increment/0.0.1"
 
 
-async def test_should_set_parentid_for_orchestrator_emitted_events(domain: NumberDomain) -> None:
-    """Service calls answer the event that triggered them (not the init event)."""
+async def test_should_set_parentid_for_orchestrator_emitted_events(
+    domain: NumberDomain, memory: IMachineMemory
+) -> None:
+    """Service calls answer the event that triggered them (not the init event); the read and
+    the completion answer the init event (checked by the steps)."""
     domain.store["test.key.parentid"] = 5
     init = inc_init("test.key.parentid")
-    outputs = await _run_increment(domain, init)
-    read, reply, call = outputs[0][0], outputs[1][0], outputs[2][0]
-    assert read.parentid == init.id
+    [read], [reply], [call], _, _ = await run_steps(
+        domain.all, _increment_steps(init), memory=memory
+    )
     assert reply.parentid == read.id
     assert call.parentid == reply.id
-    assert outputs[4][0].parentid == init.id
 
 
-async def test_should_run_version_0_0_2_selected_by_the_subject(domain: NumberDomain) -> None:
+async def test_should_run_version_0_0_2_selected_by_the_subject(
+    domain: NumberDomain, memory: IMachineMemory
+) -> None:
     """A v0.0.2 init runs the v0.0.2 machine (multiplier), which ignores the second reply."""
     domain.store["k2"] = 3
     init = inc_init("k2", version="0.0.2")
-    orchestrator = _inc(domain)
-    read = (await orchestrator.execute(init)).events[0]
-    reply = (await _handler(domain, "com.value.read").execute(read)).events[0]
-    call = (await orchestrator.execute(reply)).events[0]
-    assert call.data == {"init": 3, "multiplier": 2}
-    assert call.dataschema == "#/test/handler/increment/0.0.2"
-    answers = (await _handler(domain, "com.increment.number").execute(call)).events
-    assert [a.type for a in answers] == [
-        "evt.increment.number.success",
-        "evt.multiplier.number.success",
-    ]
-    done = (await orchestrator.execute(answers[0])).events
-    assert [(e.type, e.data["final"]) for e in done] == [("arvo.orc.inc.done", 6)]
-    assert (await orchestrator.execute(answers[1])).events == []
+    outputs = await run_steps(domain.all, _increment_steps(init, "0.0.2"), memory=memory)
+    assert outputs[2][0].data == {"init": 3, "multiplier": 2}
+    assert outputs[4][0].data["final"] == 6
+    assert (await _inc(domain).execute(outputs[3][1])).events == []
 
 
 # -- locking -----------------------------------------------------------------------------------
@@ -494,8 +489,7 @@ async def test_should_emit_no_second_completion_for_late_events(
     """After completion: a resent reply, a resent init and a fresh reply give no events."""
     domain.store["k1"] = 2
     init = inc_init()
-    outputs = await _run_increment(domain, init)
-    assert [e.type for e in outputs[4]] == ["arvo.orc.inc.done"]
+    outputs = await run_steps(domain.all, _increment_steps(init), memory=memory)
     orchestrator = _inc(domain)
     finished = await memory.read(init.subject)
     assert finished is not None
@@ -535,22 +529,13 @@ async def test_should_keep_the_answer_when_a_second_answer_arrives_after_complet
     """Version 0.0.2's increment service answers twice; the second answer is late and the
     record's events, status and answer stay those of the completing step."""
     domain.store["k1"] = 3
-    init = create_arvo_orchestrator_event_factory(
-        increment_orchestrator_contract.version("0.0.2")
-    ).init(
-        source=CALLER,
-        data={"parentSubject$$": None, "key": "k1", "modifier": 2, "trend": "exponential"},
-    )
-    orchestrator = _inc(domain)
-    (read,) = (await orchestrator.execute(init)).events
-    (value,) = (await _handler(domain, "com.value.read").execute(read)).events
-    (multiply,) = (await orchestrator.execute(value)).events
-    first, second = (await _handler(domain, "com.increment.number").execute(multiply)).events
-    (done,) = (await orchestrator.execute(first)).events
+    init = inc_init("k1", version="0.0.2")
+    outputs = await run_steps(domain.all, _increment_steps(init, "0.0.2"), memory=memory)
+    [done] = outputs[4]
     assert done.data == {"success": True, "error": [], "final": 6}
     finished = await memory.read(init.subject)
 
-    result = await orchestrator.execute(second)
+    result = await _inc(domain).execute(outputs[3][1])
     assert (result.events, result.late, result.answer) == ([], True, [done])
     assert await memory.read(init.subject) == finished
     assert finished is not None and finished["events"]["produced"] == [done.to_dict()]
@@ -689,22 +674,16 @@ def _dumb_init(error_type: str, **options: Any) -> ArvoEvent:
 
 async def test_should_emit_a_system_error_on_non_violation_errors(memory: IMachineMemory) -> None:
     """An exception in a machine action becomes one ``sys.*.error`` event to the initiator."""
-    orchestrator = _dumb_orchestrator(memory)
     init = _dumb_init("normal")
-    events = (await orchestrator.execute(init)).events
-    assert len(events) == 1
-    error = events[0]
-    assert error.type == "sys.arvo.orc.dumb.error" == dumb_contract.system_error.type
-    assert error.source == "arvo.orc.dumb"
-    assert error.to == CALLER
-    assert error.subject == init.subject
-    assert error.parentid == init.id
-    assert error.dataschema == "#/test/dumb/0.0.0"
-    assert error.executionunits == 1
-    assert error.domain is None
-    assert error.data["errorName"] == "RuntimeError"
-    assert error.data["errorMessage"] == "Normal error"
-    assert "Normal error" in error.data["errorStack"]
+    error = {
+        "type": dumb_contract.system_error.type, "source": "arvo.orc.dumb", "to": CALLER,
+        "subject": init.subject, "parentid": init.id, "dataschema": "#/test/dumb/0.0.0",
+        "executionunits": 1, "domain": None,
+        "data": {"errorName": "RuntimeError", "errorMessage": "Normal error",
+                 "errorStack": lambda stack: "Normal error" in stack},
+    }  # fmt: skip
+    assert dumb_contract.system_error.type == "sys.arvo.orc.dumb.error"
+    await run_steps(_dumb_orchestrator(memory), [TestStep(init, expect=[error])], memory=memory)
 
     record = await memory.read(init.subject)
     assert record is not None

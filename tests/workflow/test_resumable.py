@@ -31,6 +31,7 @@ from arvo_ray.examples.number_domain import (
 )
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
+from arvo_ray.testing import TestStep, run_steps
 from arvo_ray.workflow import ArvoResumable, ResumableInput, create_arvo_resumable
 
 from .conftest import CALLER, FaultyMemory, dec_init, decode, fanout_init, inc_init
@@ -369,12 +370,13 @@ async def test_should_keep_the_context_when_the_function_returns_none(
         memory=memory,
     )
     init = dec_init()
-    assert (await resumable.execute(init)).events == []
     stray = create_arvo_event_factory(value_read_contract.version("0.0.1")).emits(
         type="evt.value.read.success", source="com.value.read", subject=init.subject,
         data={"key": "k", "value": 5},
     )  # fmt: skip
-    assert (await resumable.execute(stray)).events == []
+    await run_steps(
+        resumable, [TestStep(init, expect=[]), TestStep(stray, expect=[])], memory=memory
+    )
     record = await memory.read(init.subject)
     assert record is not None
     assert record["state$$"] == {"kept": True}
