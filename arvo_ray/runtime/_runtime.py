@@ -342,10 +342,15 @@ class ArvoRuntime:
         if ray.is_initialized():
             return False
         # Nothing leaves the machine, and worker logs stay in Ray's log files (failures come
-        # back as dead letters). Token authentication stays as Ray sets it (on, in Ray 2.60);
-        # only its notices are kept out of the output: they say nothing is wrong.
+        # back as dead letters); Ray logs warnings only. Token authentication stays as Ray
+        # sets it (on, in Ray 2.60); only its notices are kept out: nothing is wrong.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        defaults = {"namespace": self.namespace, "include_dashboard": False, "log_to_driver": False}
+        defaults = {
+            "namespace": self.namespace,
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": logging.WARNING,
+        }
         notices = logging.getLogger("ray._private.authentication.authentication_token_setup")
         level = notices.level
         notices.setLevel(logging.ERROR)
