@@ -412,6 +412,28 @@ def execution_result_html(result: Any) -> str:
     return "".join(parts)
 
 
+def replay_report_html(report: Any) -> str:
+    """A replay: clean or where it diverges, the divergence's recorded and replayed values
+    side by side."""
+    divergence = report.divergence
+    rows: list[tuple[str, str]] = [
+        ("workflow", _code(report.workflow)),
+        ("steps replayed", escape(f"{report.steps} of {report.recorded}")),
+    ]
+    if report.dropped:
+        rows.append(("not kept", escape(f"{report.dropped} later steps")))
+    caption = "replay: same as recorded"
+    if divergence is not None:
+        caption = f"replay: diverges at step {divergence.step}"
+        rows += [
+            ("event", f"{_code(divergence.event_type)} {id_html(divergence.event_id)}"),
+            ("differs", escape(f"{divergence.what} at {divergence.where}")),
+            ("expected", json_html(divergence.expected)),
+            ("got", json_html(divergence.got)),
+        ]
+    return key_value_table(rows, caption=caption)
+
+
 # -- workflow records and counters ---------------------------------------------------------
 
 _RECORD_SUMMARY = ("status", "executionStatus", "value", "initEventId")

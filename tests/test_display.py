@@ -568,6 +568,7 @@ class TestExecutionResultHtml:
         for item in events:
             assert nowrap(item.id) in shown
         assert "<b>duplicate</b>" not in shown and "stored answer" not in shown
+        assert ExecutionResult(events=events, committed=True)._repr_html_() == shown
 
     def test_a_late_event_shows_the_stored_answer(self) -> None:
         """Duplicate and late flags, the orphan reason escaped, the answer as its own table."""

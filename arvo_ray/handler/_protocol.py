@@ -54,6 +54,12 @@ class ExecutionResult:
     answer: list[ArvoEvent] = field(default_factory=list)
     retry_in: float | None = None
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the flags as a table, then the events to publish and any stored answer."""
+        from arvo_ray._display import execution_result_html
+
+        return execution_result_html(self)
+
 
 @runtime_checkable
 class IArvoEventHandler(Protocol):

@@ -98,6 +98,12 @@ class ReplayReport:
         text = f"{self.workflow}: {self.steps} of {self.recorded} recorded steps replayed the same"
         return text + (f" ({self.dropped} later steps were not kept)" if self.dropped else "")
 
+    def _repr_html_(self) -> str:
+        """Jupyter: clean, or the divergence with its recorded and replayed values."""
+        from arvo_ray._display import replay_report_html
+
+        return replay_report_html(self)
+
     def raise_for_divergence(self) -> None:
         """``AssertionError`` with the divergence, for tests; nothing when the replay is clean."""
         if self.divergence is not None:

@@ -128,6 +128,7 @@ def test_a_history_replays_clean_against_the_same_code() -> None:
         ["arvo.orc.inc.done"],
     ]
     assert str(report) == "arvo.orc.inc: 3 of 3 recorded steps replayed the same"
+    assert "replay: same as recorded</caption>" in report._repr_html_()
 
 
 @pytest.mark.parametrize(
@@ -164,6 +165,9 @@ def test_a_changed_machine_diverges_at_the_first_step_it_changes(
     assert str(report) == expected.format(init=ids[0], second=ids[1], last=ids[2])
     with pytest.raises(AssertionError, match="diverges at step"):
         report.raise_for_divergence()
+    shown = report._repr_html_()
+    assert f"replay: diverges at step {report.divergence.step}</caption>" in shown  # type: ignore[union-attr]
+    assert "<b>expected</b>" in shown and "<b>got</b>" in shown
 
 
 def test_resumables_and_child_workflows_replay_clean() -> None:
