@@ -1,4 +1,7 @@
-"""The example notebooks run top to bottom, and are committed with their outputs stripped.
+"""The example notebooks run top to bottom, read well offline, and are committed stripped.
+
+Each executed notebook is also exported to HTML and drawn in headless Chromium
+(:mod:`notebook_pictures`): diagrams have ink, no output is stderr, progress is one line.
 
 Each notebook runs in its own kernel process started from *this* interpreter
 (``sys.executable -m ipykernel_launcher``, through a kernelspec written to a temporary folder),
@@ -21,6 +24,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from notebook_pictures import check_pictures, find_chromium
+from redis_server import require_or_skip
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "examples" / "notebooks"
 NAMES = ["01_quickstart", "02_orchestration", "03_resumable_and_failures"]
@@ -168,6 +173,10 @@ def test_the_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
     text = displayed(nb)
     missing = [expected for expected in EXPECTED_OUTPUT[name] if expected not in text]
     assert missing == []
+    # As a reader sees it offline: exported to HTML and drawn by headless Chromium.
+    if find_chromium() is None:
+        require_or_skip("Chromium is not on PATH (apt-get install chromium): no pictures")
+    check_pictures(nb, tmp_path / "pictures", name=name)
 
 
 @pytest.mark.parametrize("name", NAMES)
