@@ -249,7 +249,7 @@ def test_export_then_replay_from_the_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``arvo-ray export`` writes the JSONL; ``arvo-ray replay`` exits 0 on the same code, 1
-    on the changed machine (naming the step), 2-style errors for a bad workflow spec."""
+    on the changed machine (naming the step); a bad workflow spec is refused with its reason."""
     path = tmp_path / "memory.sqlite3"
     init = inc_init()
     record(init, memory=SQLiteMachineMemory(str(path)))
