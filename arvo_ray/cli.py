@@ -211,20 +211,16 @@ def _load_workflow(spec: str, source: str | None) -> Any:
     """The workflow ``module:attribute`` names: a workflow, a function building one (given a
     fresh memory if it takes an argument), or a domain with ``workflows`` (the one whose
     source the history's first event is for)."""
-    import importlib
     import inspect
 
+    from arvo_ray._specs import import_attribute
     from arvo_ray.memory import SimpleMachineMemory
     from arvo_ray.workflow import WorkflowHandler
 
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise SystemExit(f"arvo-ray: give the workflow as module:attribute, got {spec!r}")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise SystemExit(f"arvo-ray: {module_name} has no attribute {attribute!r}")
-        target = getattr(target, part)
+    try:
+        target = import_attribute(spec, "A workflow")
+    except ValueError as error:
+        raise SystemExit(f"arvo-ray: {error}") from None
     if callable(target) and not isinstance(target, WorkflowHandler):
         required = [
             p

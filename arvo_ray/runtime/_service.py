@@ -9,7 +9,6 @@ holds the token.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import signal
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from arvo_ray._specs import import_attribute
 from arvo_ray.egress import EventSink
 from arvo_ray.memory import IMachineMemory, SimpleMachineMemory
 
@@ -71,14 +71,7 @@ def load_app(spec: str) -> ServiceApp:
         ValueError: ``spec`` is not ``module:attribute``, or what it names is not an app.
         ImportError: the module cannot be imported.
     """
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"An app is given as module:attribute, got {spec!r}")
-    target: Any = importlib.import_module(module_name)
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"{module_name} has no attribute {attribute!r}")
-        target = getattr(target, part)
+    target = import_attribute(spec, "An app")
     if callable(target) and not hasattr(target, "handlers"):
         target = target()
     if isinstance(target, ServiceApp):
