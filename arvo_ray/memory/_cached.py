@@ -7,16 +7,21 @@ correct when another process writes too, because writes are compare-and-set: a s
 on a stale cached record fails its write, the entry is dropped, and the retried step reads the
 fresh record. Terminal states ("failure", "done") never revert, so a stale read can only cause
 a rejected write, never a wrong answer.
+
+Each entry keeps the record's stored text and canonical digest, computed once when it was
+written (or read from the inner memory). A record read from the cache is a
+:class:`~arvo_ray.memory._json.KnownRecord`, so the write that names it as ``prev`` does not
+encode it again.
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Self
 
-from arvo_ray.memory import _fused
+from arvo_ray.memory import _fused, _json
 from arvo_ray.memory._protocol import IMachineMemory
 
 __all__ = ["CachedMachineMemory"]
@@ -45,7 +50,7 @@ class CachedMachineMemory:
             raise ValueError("max_entries must be at least 1")
         self.inner = inner
         self.max_entries = max_entries
-        self._cache: OrderedDict[str, str] = OrderedDict()
+        self._cache: OrderedDict[str, _Entry] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -60,11 +65,31 @@ class CachedMachineMemory:
     def for_owner(self, owner: str) -> Self:
         return type(self)(self.inner.for_owner(owner), max_entries=self.max_entries)
 
-    def _remember(self, id: str, record: Mapping[str, Any]) -> None:
-        self._cache[id] = json.dumps(record, separators=(",", ":"))
+    def _remember(self, id: str, record: Mapping[str, Any]) -> _json.KnownRecord:
+        """Keep ``record`` warm; the copy returned carries its digest for a later write."""
+        encoded = _json.encoded(id, record)
+        self._keep(id, encoded)
+        return _json.KnownRecord.of(record, encoded.digest)
+
+    def _keep(self, id: str, encoded: _json.Encoded) -> None:
+        marks = tuple((key, encoded[key]) for key in _MARKS if key in encoded)
+        self._cache[id] = _Entry(encoded.text, encoded.digest, marks)
         self._cache.move_to_end(id)
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
+
+    def _issue(self, id: str, entry: _Entry) -> _json.KnownRecord:
+        """A fresh copy of a warm record (callers may change it), counted as a hit."""
+        self.hits += 1
+        if id in self._cache:
+            self._cache.move_to_end(id)
+        return _json.KnownRecord.of(_json.loads(entry.text), entry.digest)
+
+    def peek(self, id: str) -> dict[str, Any] | None:
+        """The warm record's ``status`` and ``executionStatus`` without decoding it (``None``
+        when ``id`` is not warm): enough to tell whether a workflow is over."""
+        entry = self._cache.get(id)
+        return None if entry is None else dict(entry.marks)
 
     def forget(self, id: str | None = None) -> None:
         """Drop one cached record (or all), e.g. when an instance is passivated."""
@@ -74,24 +99,21 @@ class CachedMachineMemory:
             self._cache.pop(id, None)
 
     async def read(self, id: str) -> dict[str, Any] | None:
-        text = self._cache.get(id)
-        if text is not None:
-            self.hits += 1
-            self._cache.move_to_end(id)
-            return json.loads(text)  # type: ignore[no-any-return]
+        entry = self._cache.get(id)
+        if entry is not None:
+            return self._issue(id, entry)
         self.misses += 1
         record = await self.inner.read(id)
-        if record is not None:
-            self._remember(id, record)
-        return record
+        return None if record is None else self._remember(id, record)
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
+        encoded = _json.encoded(id, data)
         try:
-            await self.inner.write(id, data, prev)
+            await self.inner.write(id, encoded, prev)
         except BaseException:
             self._cache.pop(id, None)
             raise
-        self._remember(id, data)
+        self._keep(id, encoded)
 
     async def lock(self, id: str) -> bool:
         return await self.inner.lock(id)
@@ -99,28 +121,25 @@ class CachedMachineMemory:
     async def lock_and_read(self, id: str) -> tuple[bool, dict[str, Any] | None]:
         """The inner memory's fused lock and read; the record comes from the cache when warm
         (the lock alone is then one call)."""
-        text = self._cache.get(id)
-        if text is not None:
+        entry = self._cache.get(id)
+        if entry is not None:
             if not await self.inner.lock(id):
                 return False, None
-            self.hits += 1
-            self._cache.move_to_end(id)
-            return True, json.loads(text)
+            return True, self._issue(id, entry)
         self.misses += 1
         acquired, record = await _fused.lock_and_read(self.inner, id)
-        if record is not None:
-            self._remember(id, record)
-        return acquired, record
+        return acquired, None if record is None else self._remember(id, record)
 
     async def write_and_unlock(
         self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
     ) -> bool:
+        encoded = _json.encoded(id, data)
         try:
-            released = await _fused.write_and_unlock(self.inner, id, data, prev)
+            released = await _fused.write_and_unlock(self.inner, id, encoded, prev)
         except BaseException:
             self._cache.pop(id, None)
             raise
-        self._remember(id, data)
+        self._keep(id, encoded)
         return released
 
     async def unlock(self, id: str) -> bool:
@@ -128,3 +147,13 @@ class CachedMachineMemory:
 
     def __repr__(self) -> str:
         return f"CachedMachineMemory({self.inner!r}, cached={len(self._cache)})"
+
+
+_MARKS = ("status", "executionStatus")
+
+
+@dataclass(slots=True)
+class _Entry:
+    text: str
+    digest: str
+    marks: tuple[tuple[str, Any], ...]

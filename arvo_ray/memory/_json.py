@@ -6,6 +6,11 @@ through a SHA-256 digest. Two records are therefore "the same" for CAS exactly w
 equal as JSON values: key order does not matter, ``1`` and ``1.0`` differ, and a tuple equals
 the list it encodes to. Every backend uses these helpers, so they all agree on that.
 
+Encoding a record is most of what a write costs, so it is done once per record: a record read
+through :class:`~arvo_ray.memory.CachedMachineMemory` comes back as a :class:`KnownRecord` that
+carries the digest of what was read, and a write hands the backend the text and digest it has
+already computed (:func:`encoded`). :func:`for_write` picks them up instead of encoding again.
+
 Nothing here does I/O.
 """
 
@@ -16,7 +21,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["check_data", "check_id", "digest", "dumps", "loads"]
+__all__ = [
+    "Encoded",
+    "KnownRecord",
+    "check_data",
+    "check_id",
+    "digest",
+    "dumps",
+    "encoded",
+    "for_write",
+    "loads",
+]
 
 
 def check_id(id: object, operation: str) -> str:
@@ -99,3 +114,61 @@ def digest(id: str, data: Mapping[str, Any]) -> str:
             "Records must be plain JSON with str keys (dict, list, str, int, float, bool, None)."
         ) from exc
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class KnownRecord(dict[str, Any]):
+    """A record as it was read, with the canonical digest of that reading.
+
+    Named as ``prev`` in a write, it is compared by that digest, so the record is not encoded a
+    second time. Changing the dict afterwards does not change the digest: ``prev`` means "the
+    record I read", which is what compare-and-set protects. Never trusted as the *new* data.
+    """
+
+    digest: str
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any], digest: str) -> KnownRecord:
+        known = cls(record)
+        known.digest = digest
+        return known
+
+
+class Encoded(dict[str, Any]):
+    """New data with its stored text and digest, made by :func:`encoded` just before a write."""
+
+    text: str
+    digest: str
+
+
+def encoded(id: str, data: Mapping[str, Any]) -> Encoded:
+    """``data`` with its text and digest computed once, for a write and whoever keeps a copy.
+
+    Raises:
+        TypeError: ``data`` is not a JSON object or not JSON-serialisable.
+    """
+    check_data(id, data)
+    copy = Encoded(data)
+    copy.text = dumps(id, data)
+    copy.digest = digest(id, data)
+    return copy
+
+
+def for_write(
+    id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
+) -> tuple[str, str, str | None]:
+    """The stored text and digest of ``data``, and the digest ``prev`` must match (``None``
+    when ``prev`` is), each computed only if not already known.
+
+    Raises:
+        ValueError, TypeError: ``data`` is missing, not a mapping, or not JSON-serialisable.
+    """
+    check_data(id, data)
+    if type(data) is Encoded:
+        text, new_digest = data.text, data.digest
+    else:
+        text, new_digest = dumps(id, data), digest(id, data)
+    if prev is None:
+        return text, new_digest, None
+    if type(prev) is KnownRecord:
+        return text, new_digest, prev.digest
+    return text, new_digest, digest(id, prev)

@@ -334,10 +334,7 @@ class PostgresMachineMemory(BaseMachineMemory):
         self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None, *, release: bool
     ) -> bool:
         _json.check_id(id, "write")
-        _json.check_data(id, data)
-        text = _json.dumps(id, data)
-        new_digest = _json.digest(id, data)
-        prev_digest = None if prev is None else _json.digest(id, prev)
+        text, new_digest, prev_digest = _json.for_write(id, data, prev)
         expects_lock = id in self._held
         params = (
             *(_key(id), id, self._owner, expects_lock, prev_digest),

@@ -251,10 +251,7 @@ class RedisMachineMemory(BaseMachineMemory):
         self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None, *, release: bool
     ) -> bool:
         _json.check_id(id, "write")
-        _json.check_data(id, data)
-        text = _json.dumps(id, data)
-        new_digest = _json.digest(id, data)
-        prev_digest = "" if prev is None else _json.digest(id, prev)
+        text, new_digest, prev_digest = _json.for_write(id, data, prev)
         result = await self._once(
             "write",
             id,
@@ -264,7 +261,7 @@ class RedisMachineMemory(BaseMachineMemory):
                 [
                     self._owner,
                     "1" if id in self._held else "0",
-                    prev_digest,
+                    prev_digest or "",
                     text,
                     new_digest,
                     "1" if release else "0",

@@ -43,6 +43,8 @@ class _Entry:
 
     def matches(self, id: str, prev: Mapping[str, Any]) -> bool:
         """Whether ``prev`` is this record as a JSON value (text first, canonical form if needed)."""
+        if type(prev) is _json.KnownRecord:
+            return prev.digest == self.digest
         return _json.dumps(id, prev) == self.text or _json.digest(id, prev) == self.digest
 
 

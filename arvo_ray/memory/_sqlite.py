@@ -205,10 +205,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
         """The compare-and-set write as one transaction; with ``release``, it also drops this
         owner's lock row."""
         _json.check_id(id, "write")
-        _json.check_data(id, data)
-        text = _json.dumps(id, data)
-        new_digest = _json.digest(id, data)
-        prev_digest = None if prev is None else _json.digest(id, prev)
+        text, new_digest, prev_digest = _json.for_write(id, data, prev)
         expects_lock = id in self._held
 
         def transaction(conn: sqlite3.Connection) -> None:

@@ -304,7 +304,8 @@ class WorkflowHost:
         return reclaimed
 
     async def _finished(self, subject: str) -> bool:
-        return is_finished(await self.memory.read(subject))
+        marks = self.memory.peek(subject)  # the step just wrote it: warm unless the write failed
+        return is_finished(marks if marks is not None else await self.memory.read(subject))
 
     def forget(self, subject: str) -> None:
         """Drop the warm copy of an instance (it was passivated)."""

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
-from arvo_ray.memory import CachedMachineMemory, SimpleMachineMemory, StaleRecordError
+from arvo_ray.memory import (
+    CachedMachineMemory,
+    IMachineMemory,
+    SimpleMachineMemory,
+    SQLiteMachineMemory,
+    StaleRecordError,
+    _json,
+    lock_and_read,
+    write_and_unlock,
+)
 
 
 class CountingMemory(SimpleMachineMemory):
@@ -95,3 +107,60 @@ async def test_locks_and_owner_pass_through() -> None:
     assert await other.lock("s") is False
     assert await memory.unlock("s") is True
     assert await other.lock("s") is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "simple"])
+async def test_a_step_encodes_its_record_once(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warm lock → read → write → unlock encodes the new record once as text and once for its
+    digest; the record read is compared by the digest it was read with, not encoded again."""
+    inner: IMachineMemory = (
+        SQLiteMachineMemory(tmp_path / "m.sqlite3")
+        if backend == "sqlite"
+        else SimpleMachineMemory()
+    )
+    memory = CachedMachineMemory(inner)
+    await memory.write("s", {"n": 1, "big": list(range(50))}, None)
+    digests, texts = Counter[int](), Counter[int]()
+    real_digest, real_dumps = _json.digest, _json.dumps
+    monkeypatch.setattr(
+        _json, "digest", lambda key, data: digests.update([id(data)]) or real_digest(key, data)
+    )
+    monkeypatch.setattr(
+        _json, "dumps", lambda key, data: texts.update([id(data)]) or real_dumps(key, data)
+    )
+    acquired, record = await lock_and_read(memory, "s")
+    assert acquired and record is not None
+    new = {**record, "n": record["n"] + 1}
+    await write_and_unlock(memory, "s", new, record)
+    if backend == "sqlite":  # SimpleMachineMemory keeps its own text comparison
+        assert sum(digests.values()) == 1 and sum(texts.values()) == 1
+    assert id(record) not in digests  # prev: known from the read
+    assert (await inner.read("s"))["n"] == 2
+
+
+async def test_a_changed_prev_still_means_the_record_that_was_read() -> None:
+    """Compare-and-set protects what was read: changing the dict afterwards does not turn a
+    current read into a stale one, and a read of an old version stays stale."""
+    memory = CachedMachineMemory(SimpleMachineMemory())
+    await memory.write("s", {"n": 1}, None)
+    old = await memory.read("s")
+    assert old is not None
+    old["scratch"] = True  # a caller that reuses the dict it read
+    await memory.write("s", {"n": 2}, old)
+    with pytest.raises(StaleRecordError):
+        await memory.write("s", {"n": 3}, old)  # old is no longer the stored record
+
+
+async def test_peek_tells_a_finished_record_without_decoding_it() -> None:
+    memory = CachedMachineMemory(SimpleMachineMemory())
+    assert memory.peek("s") is None
+    await memory.write("s", {"status": "active", "context": {}}, None)
+    assert memory.peek("s") == {"status": "active"}
+    await memory.write(
+        "s", {"status": "done", "executionStatus": "normal"}, {"status": "active", "context": {}}
+    )
+    assert memory.peek("s") == {"status": "done", "executionStatus": "normal"}
+    memory.forget("s")
+    assert memory.peek("s") is None
