@@ -73,7 +73,8 @@ class CachedMachineMemory:
 
     def _keep(self, id: str, encoded: _json.Encoded) -> None:
         marks = tuple((key, encoded[key]) for key in _MARKS if key in encoded)
-        self._cache[id] = _Entry(encoded.text, encoded.digest, marks)
+        outbox = frozenset(item["event"]["id"] for item in encoded.get("outbox") or ())
+        self._cache[id] = _Entry(encoded.text, encoded.digest, marks, outbox)
         self._cache.move_to_end(id)
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
@@ -90,6 +91,11 @@ class CachedMachineMemory:
         when ``id`` is not warm): enough to tell whether a workflow is over."""
         entry = self._cache.get(id)
         return None if entry is None else dict(entry.marks)
+
+    def outbox_ids(self, id: str) -> frozenset[str] | None:
+        """Ids of the events in the warm record's outbox (``None`` when ``id`` is not warm)."""
+        entry = self._cache.get(id)
+        return None if entry is None else entry.outbox
 
     def forget(self, id: str | None = None) -> None:
         """Drop one cached record (or all), e.g. when an instance is passivated."""
@@ -157,3 +163,4 @@ class _Entry:
     text: str
     digest: str
     marks: tuple[tuple[str, Any], ...]
+    outbox: frozenset[str]

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ray
@@ -115,6 +115,7 @@ class WorkflowHostActor:
         telemetry: TelemetryConfig | None = None,
         outbox: bool = True,
         history: int = 0,
+        routed: Callable[[str], bool] | None = None,
     ) -> None:
         self.name = name
         self.telemetry = telemetry
@@ -130,6 +131,7 @@ class WorkflowHostActor:
             cache_entries=cache_entries,
             outbox=outbox,
             history=history,
+            routed=routed,
         )
         self._ready: asyncio.Task[int] | None = None
 

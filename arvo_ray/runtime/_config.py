@@ -10,11 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from arvo_ray.egress import EventSink
+from arvo_ray.egress import EventSink, SinkRouting
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
 from arvo_ray.telemetry import TelemetryConfig
-from arvo_ray.timers import ITimerStore
+from arvo_ray.timers import ITimerStore, timer_cancel_contract, timer_contract
 from arvo_ray.workflow import WorkflowHandler
 
 __all__ = ["BrokerConfig", "Instance", "Placement", "Sharded", "Timers", "placement_of"]
@@ -152,6 +152,19 @@ def placement_of(value: Placement | str) -> Placement:
     raise TypeError(f"placement must be Sharded(...) or Instance(...), got {type(value).__name__}")
 
 
+@dataclass(frozen=True)
+class Routed:
+    """Whether the runtime delivers events addressed to a ``to`` itself: a topic of its
+    handlers, workflows or timer service, or one a sink takes. Anything else goes back to the
+    caller (:attr:`~arvo_ray.workflow.WorkflowHandler.routed`)."""
+
+    topics: frozenset[str]
+    sinks: SinkRouting
+
+    def __call__(self, to: str) -> bool:
+        return to in self.topics or self.sinks.for_topic(to) is not None
+
+
 @dataclass
 class BrokerConfig:
     """The routing table's parts and every knob of routing, retries and recovery.
@@ -183,6 +196,13 @@ class BrokerConfig:
     sinks: dict[str, EventSink] = field(default_factory=dict)
     timers: Timers | None = None
     """With ``store`` set: the runtime resolved where its timers wait."""
+
+    def routed(self) -> Routed:
+        """What the runtime delivers itself, for its workflow hosts (see :class:`Routed`)."""
+        topics = {h.source for h in self.handlers} | {w.source for w in self.workflows}
+        if self.timers is not None:
+            topics |= {timer_contract.type, timer_cancel_contract.type}
+        return Routed(frozenset(topics), SinkRouting(self.sinks))
 
     def handler_options_for(self, source: str) -> dict[str, Any]:
         """Ray options of handler ``source``: the shared ones, then its own (given under its

@@ -30,6 +30,7 @@ from arvo_ray.core import (
     is_violation_error,
 )
 from arvo_ray.core.kit import QUOTE_LIMIT, quote
+from arvo_ray.handler import ExecutionResult
 from arvo_ray.memory import CachedMachineMemory, IMachineMemory, StaleRecordError
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.workflow import WorkflowHandler, is_finished
@@ -110,6 +111,8 @@ class WorkflowHost:
             :attr:`~arvo_ray.workflow.WorkflowHandler.track_outbox`).
         history: Steps each record keeps for replays (see
             :attr:`~arvo_ray.workflow.WorkflowHandler.keep_history`).
+        routed: The ``to`` values the runtime delivers (see
+            :attr:`~arvo_ray.workflow.WorkflowHandler.routed`).
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class WorkflowHost:
         retry_backoff: float = 0.05,
         outbox: bool = True,
         history: int = 0,
+        routed: Callable[[str], bool] | None = None,
     ) -> None:
         self.memory = CachedMachineMemory(memory, max_entries=cache_entries)
         self.workflows: dict[str, WorkflowHandler] = {}
@@ -129,6 +133,7 @@ class WorkflowHost:
             workflow.memory = self.memory
             workflow.track_outbox = outbox
             workflow.keep_history = history
+            workflow.routed = routed
             self.workflows[workflow.source] = workflow
         self.transaction_retries = transaction_retries
         self.retry_backoff = retry_backoff
@@ -238,6 +243,7 @@ class WorkflowHost:
                 events=result.events,
                 finished=await self._finished(subject),
                 committed=result.committed,
+                untracked=self._untracked(subject, result),
                 duplicate=result.duplicate,
                 late=result.late,
                 orphan=result.orphan,
@@ -302,6 +308,15 @@ class WorkflowHost:
                 "Reclaimed %d locks left by an earlier incarnation of %s", reclaimed, family
             )
         return reclaimed
+
+    def _untracked(self, subject: str, result: ExecutionResult) -> frozenset[str]:
+        """The emitted events the step's record keeps out of its outbox."""
+        if not result.committed or result.duplicate or not result.events:
+            return frozenset()
+        kept = self.memory.outbox_ids(subject)
+        if kept is None:  # not warm (the write failed, so it committed nothing): all kept
+            return frozenset()
+        return frozenset(e.id for e in result.events if e.id not in kept)
 
     async def _finished(self, subject: str) -> bool:
         marks = self.memory.peek(subject)  # the step just wrote it: warm unless the write failed

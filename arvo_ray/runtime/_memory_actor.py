@@ -212,7 +212,7 @@ class ActorMachineMemory:
         return await self._call("read", id)  # type: ignore[no-any-return]
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
-        await self._call("write", id, dict(data), None if prev is None else dict(prev))
+        await self._call("write", id, _plain(data), None if prev is None else _plain(prev))
 
     async def lock(self, id: str) -> bool:
         return bool(await self._call("lock", id))
@@ -231,7 +231,7 @@ class ActorMachineMemory:
         """Write and unlock in one call to the memory actor (one SQLite transaction there)."""
         return bool(
             await self._call(
-                "write_and_unlock", id, dict(data), None if prev is None else dict(prev)
+                "write_and_unlock", id, _plain(data), None if prev is None else _plain(prev)
             )
         )
 
@@ -315,6 +315,12 @@ class ActorTimerStore:
 
     def __repr__(self) -> str:
         return f"ActorTimerStore({self.memory.path!r})"
+
+
+def _plain(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A dict to hand on; a dict stays itself, keeping a text or digest already computed for
+    it (:func:`arvo_ray.memory._json.for_write`)."""
+    return record if isinstance(record, dict) else dict(record)
 
 
 _BATCHERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Batcher[Any, Any]]] = (

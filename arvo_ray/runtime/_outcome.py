@@ -28,6 +28,8 @@ class StepOutcome:
         late: The workflow had already finished; the event changed nothing.
         orphan: Why the event belongs to no workflow instance (``None`` when it does).
         answer: The stored answer of a finished workflow, sent with duplicate and late events.
+        untracked: Ids of ``events`` no outbox keeps (a finished workflow's answer to its
+            caller): nothing acknowledges them.
         retry_in: The handler's retry policy calls again after this many seconds; the broker
             waits on a durable timer (holding no worker), then sends the next attempt.
         metrics: New metric figures of the worker process (first outcome of a batch only,
@@ -57,6 +59,7 @@ class StepOutcome:
     late: bool = False
     orphan: str | None = None
     answer: list[ArvoEvent] = field(default_factory=list)
+    untracked: frozenset[str] = frozenset()
     retry_in: float | None = None
     metrics: dict[str, Any] | None = None
 

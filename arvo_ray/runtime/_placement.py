@@ -54,6 +54,7 @@ def _host_actor(
         config.telemetry,
         config.outbox,
         config.history,
+        config.routed(),
     )
 
 
@@ -183,7 +184,12 @@ class InstancePlacement:
         # Events for finished instances (late ones, repeated inits) are answered here from the
         # record, without starting an actor for them: finished records never change.
         self.finished = WorkflowHost(
-            config.workflows, memory, cache_entries=64, outbox=config.outbox, history=config.history
+            config.workflows,
+            memory,
+            cache_entries=64,
+            outbox=config.outbox,
+            history=config.history,
+            routed=config.routed(),
         )
         self.cap = placement.max_live
         self.live: OrderedDict[str, _Instance] = OrderedDict()

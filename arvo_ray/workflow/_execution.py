@@ -201,6 +201,12 @@ class WorkflowHandler(ABC):
     handler_type: str
     span_kind_value: str
     track_outbox: bool = False
+    routed: Callable[[str], bool] | None = None
+    """Which ``to`` values the runtime delivers itself (its handlers, workflows, services and
+    sinks). When set, a finished workflow's answer addressed to anyone else (its caller) is
+    kept as the record's ``answer`` only, not in the outbox: nothing could deliver it again,
+    and a caller that asks again is given the stored answer. That spares the write that would
+    empty the outbox once the answer was handed back."""
     keep_history: int = 0
     """How many steps each record keeps in ``history`` (the consumed event, what the step
     emitted, and the state it left), for replaying a workflow against changed code (see
@@ -466,12 +472,14 @@ class WorkflowHandler(ABC):
         if new_record is not None:
             new_record["consumedEventIds"] = consumed_ids
             self._add_history(new_record, record, event, emitted)
-            if self.track_outbox:
-                new_record["outbox"] = _outbox(record, event.id, emitted, acknowledged)
+            answer: list[dict[str, Any]] = []
             if is_done(new_record):
                 complete_type = output.self_contract.metadata["completeEventType"]
                 produced = new_record["events"]["produced"]  # the emitted events, as dicts
-                new_record["answer"] = [e for e in produced if e["type"] == complete_type]
+                answer = new_record["answer"] = [e for e in produced if e["type"] == complete_type]
+            if self.track_outbox:
+                tracked = self._tracked(emitted, answer)
+                new_record["outbox"] = _outbox(record, event.id, tracked, acknowledged)
             await self._write(event, new_record, record, hold)
             _record_commit(self, record, new_record)  # metrics
         record_emittables(span, emitted)
@@ -554,9 +562,10 @@ class WorkflowHandler(ABC):
             "consumedEventIds": consumed_ids,
             "events": {"consumed": event.to_dict(), "produced": [e.to_dict() for e in events]},
         }
-        if self.track_outbox:
-            failure["outbox"] = _outbox(record, event.id, events, acknowledged)
         failure["answer"] = [e.to_dict() for e in events]
+        if self.track_outbox:
+            tracked = self._tracked(events, failure["answer"])
+            failure["outbox"] = _outbox(record, event.id, tracked, acknowledged)
         self._add_history(failure, record, event, events)
         committed = False
         try:
@@ -591,6 +600,16 @@ class WorkflowHandler(ABC):
         return ExecutionResult(
             events=[], committed=committed, late=True, answer=stored_answer(record)
         )
+
+    def _tracked(
+        self, emitted: Sequence[ArvoEvent], answer: Sequence[Mapping[str, Any]]
+    ) -> Sequence[ArvoEvent]:
+        """The emitted events the outbox keeps: all, but for the answer to a caller the
+        runtime does not deliver to (see :attr:`routed`)."""
+        if self.routed is None or not answer:
+            return emitted
+        routed, answered = self.routed, {item["id"] for item in answer}
+        return [e for e in emitted if e.id not in answered or e.domain or routed(e.to or "")]
 
     def _add_history(
         self,

@@ -204,3 +204,52 @@ def test_a_stall_is_noted_once() -> None:
     noted = run(memory.read(init.subject))
     assert isinstance(run(host.handle(reply)).error, ExecutionViolation)
     assert run(memory.read(init.subject)) == noted
+
+
+def _finish_increment(routed: Any) -> tuple[WorkflowHost, Any, Any, Any]:
+    """Drive one increment workflow to its end through a host, acknowledging what each step
+    handed on with the next one, as a broker does: (host, memory, init, last outcome)."""
+    memory = SimpleMachineMemory()
+    domain = build_number_domain(memory=memory, store={"k": 1.0})
+    handlers = {h.source: h for h in domain.handlers}
+    host = WorkflowHost(domain.workflows, memory, outbox=True, routed=routed)
+    init = inc_init()
+
+    async def scenario() -> Any:
+        queue, acks, outcome = [init], [], None
+        while queue:
+            event = queue.pop(0)
+            if event.to in handlers:
+                queue += (await handlers[event.to].execute(event)).events
+                continue
+            outcome = await host.handle(event, acks)
+            acks = [e.id for e in outcome.events]
+            queue += [e for e in outcome.events if e.to != init.source]
+        return outcome
+
+    return host, memory, init, run(scenario())
+
+
+def test_an_answer_to_the_caller_is_kept_as_the_answer_only() -> None:
+    """The runtime delivers to its handlers and workflows; the completion goes back to the
+    caller, so the finished record keeps it as its answer and not in its outbox (no write
+    will be needed to empty it), and the outcome says nothing acknowledges it."""
+    host, memory, init, last = _finish_increment(lambda to: to != "com.host.test")
+    (done,) = last.events
+    assert last.finished and last.untracked == {done.id}
+    record = run(memory.read(init.subject))
+    assert record["outbox"] == [] and [a["id"] for a in record["answer"]] == [done.id]
+    again = run(host.handle(init))  # the caller asks again: the stored answer
+    assert again.duplicate and again.events == [] and [e.id for e in again.answer] == [done.id]
+
+
+def test_an_answer_the_runtime_delivers_stays_in_the_outbox() -> None:
+    """A completion addressed to something the runtime routes (here: the caller is one of its
+    handlers) waits in the outbox until acknowledged, as before; so does every answer when
+    the host is told nothing about routes."""
+    for routed in (lambda to: True, None):
+        _, memory, init, last = _finish_increment(routed)
+        (done,) = last.events
+        assert last.finished and last.untracked == frozenset()
+        record = run(memory.read(init.subject))
+        assert [item["event"]["id"] for item in record["outbox"]] == [done.id]

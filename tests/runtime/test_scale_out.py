@@ -99,7 +99,8 @@ def test_each_result_of_a_batch_comes_back_when_it_is_ready(ray_session: None) -
 
 
 def test_workflows_with_an_async_service_complete(ray_session: None) -> None:
-    """Lookup workflows (a resumable calling the async service) on two broker shards."""
+    """Lookup workflows (a resumable calling the async service) on two broker shards, sent by
+    run_many in batches, one broker call per batch and shard."""
     with ArvoRuntime(
         handlers=[lookup_handler()],
         workflows=[lookup_resumable()],
@@ -108,12 +109,19 @@ def test_workflows_with_an_async_service_complete(ray_session: None) -> None:
         namespace="arvo-tests",
         sqlite_path=Path(tempfile.mkdtemp()) / "memory.sqlite3",
     ) as runtime:
-        results = runtime.run_many(
-            [lookup_init(f"w{i}", seconds=0.05) for i in range(40)], progress=False, timeout=300
-        )
+        events = [lookup_init(f"w{i}", seconds=0.05) for i in range(60)]
+        results = runtime.run_many(events, progress=False, timeout=300)
+        shares = [_shard_stats(runtime, index) for index in (0, 1)]
     assert [r.final.data["answer"] if r.final else None for r in results] == [
-        f"W{i}" for i in range(40)
+        f"W{i}" for i in range(60)
     ]
+    # run_many sends groups of three (60 // 20), split by shard: one broker call per part.
+    parts = sum(len({shard_of(e.subject, 2) for e in events[i : i + 3]}) for i in range(0, 60, 3))
+    assert [s["runs"] for s in shares] == [
+        sum(shard_of(e.subject, 2) == index for e in events) for index in (0, 1)
+    ]
+    assert sum(s["run_batches"] for s in shares) == parts < 60
+    assert all(s["run_batches"] > 0 for s in shares), shares
 
 
 def _expected(index: int) -> int:
