@@ -171,6 +171,10 @@ class BrokerActor:
         self.unrouted: deque[ArvoEvent] = deque(maxlen=config.keep_last)
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.acks = PendingAcks()
+        # A service's one answer to a workflow takes the acknowledgement of the request with it:
+        # answer id → request id, and the requests whose acknowledgement was written that way.
+        self.along: dict[str, str] = {}
+        self.acked_along: set[str] = set()
         # Keyed by event_identity: deliveries under way, and handed-on outbox events (with the
         # dead letters of their delivery) and returned outputs, remembered for a while.
         self.inflight: dict[int, asyncio.Future[Delivery]] = {}
@@ -438,7 +442,9 @@ class BrokerActor:
             run.add_error(letter)
         if letters is not None:
             letters.extend(delivery.letters)
-        if producer is not None and delivery.handed_on and self.config.outbox:
+        acked = event.id in self.acked_along
+        self.acked_along.discard(event.id)
+        if producer is not None and delivery.handed_on and self.config.outbox and not acked:
             self.acks.add(producer, event.id)
         return delivery.handed_on
 
@@ -452,7 +458,7 @@ class BrokerActor:
         letters: list[DeadLetter] = []
         handed_on = False
         try:
-            handed_on = await self._deliver(event, run, letters, attempt)
+            handed_on = await self._deliver(event, run, letters, attempt, producer)
         finally:
             del self.inflight[identity]
             self.delivering[step] -= 1
@@ -465,8 +471,15 @@ class BrokerActor:
         return delivery
 
     async def _deliver(
-        self, event: ArvoEvent, run: ChainRun, letters: list[DeadLetter], attempt: int = 1
+        self,
+        event: ArvoEvent,
+        run: ChainRun,
+        letters: list[DeadLetter],
+        attempt: int = 1,
+        requester: str | None = None,
     ) -> bool:
+        """Deliver ``event`` (emitted by the workflow ``requester``, if any) and route what it
+        causes; whether it was handed on."""
         result = run.result
         if event.domain:
             if result.trace is not None:
@@ -486,15 +499,16 @@ class BrokerActor:
             outcome = await self._hop(event, lambda: self.handler_calls.submit(to, event, attempt))
             if outcome.retry_in is not None:
                 return await self._defer(event, attempt + 1, outcome.retry_in, run, letters)
+            along = self._ack_along(event, outcome, requester)
             producer = None
         elif to in self.timer_doors:
             self.counters["timer_requests"] += 1
             outcome = await self._hop(event, lambda: self._timer_request(to, event))
-            producer = None
+            along, producer = None, None
         elif self.routes.is_workflow(to):
             self.counters["workflow_events"] += 1
             outcome = await self._workflow_step(event)
-            producer = event.subject
+            along, producer = None, event.subject
             if outcome.error is not None and not _transient(outcome.error):
                 self.waiters.stalled(event.subject)  # its record says so now
         else:
@@ -519,11 +533,34 @@ class BrokerActor:
             for item in outcome.events
         ]
         children = [await routes[0]] if len(routes) == 1 else list(await asyncio.gather(*routes))
+        if along is not None:
+            self.along.pop(along, None)  # the answer's step did not take it (a redelivery...)
         # A workflow's events wait in its own outbox; a handler's answers exist nowhere else,
         # so the request counts as handed on only once its answers were. A final error is
         # handed on too: to the dead letters, where retrying cannot help.
         handed_on = outcome.error is None or not _transient(outcome.error)
         return handed_on and (producer is not None or all(children))
+
+    def _ack_along(
+        self, request: ArvoEvent, outcome: StepOutcome, requester: str | None
+    ) -> str | None:
+        """Let a service's one answer to the workflow that asked carry the acknowledgement of
+        the request: the step that consumes the answer drops the request from the outbox in
+        the same write. (With more answers, or an answer elsewhere, the request must wait in
+        the outbox until all were handed on.) Returns the answer's id, if so."""
+        if requester is None or not self.config.outbox or outcome.error is not None:
+            return None
+        if len(outcome.events) != 1:
+            return None
+        (answer,) = outcome.events
+        if (
+            answer.subject != requester
+            or answer.domain
+            or not self.routes.is_workflow(answer.to or "")
+        ):
+            return None
+        self.along[answer.id] = request.id
+        return answer.id
 
     async def _timer_request(self, topic: str, event: ArvoEvent) -> StepOutcome:
         try:
@@ -610,16 +647,22 @@ class BrokerActor:
         """A workflow step, retried while it fails transiently (for ``step_retry_window``)."""
         deadline = time.monotonic() + self.config.step_retry_window
         delay = 0.05
+        request = self.along.pop(event.id, None)  # see _ack_along
         while True:
             acks = self.acks.take(event.subject)
+            sent = acks if request is None else [*acks, request]
 
-            def submit(acks: list[str] = acks) -> Awaitable[StepOutcome]:
-                return self.placement.submit(event, acks)
+            def submit(sent: list[str] = sent) -> Awaitable[StepOutcome]:
+                return self.placement.submit(event, sent)
 
             outcome = await self._hop(event, submit)
             if acks and not outcome.committed:
                 # The step wrote nothing (error, redelivery, ignored event): keep them for later.
+                # (Never the request: it stays in the outbox until its answer was consumed.)
                 self.acks.restore(event.subject, acks)
+            if request is not None and outcome.committed:
+                self.acked_along.add(request)
+                request = None
             error = outcome.error
             if error is None or not _transient(error) or time.monotonic() + delay > deadline:
                 return outcome

@@ -6,6 +6,7 @@ machines); each test uses its own workflows (subjects), so they do not interfere
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,33 @@ def test_run_many_runs_every_workflow_to_its_own_result(runtime: ArvoRuntime) ->
     assert all(
         r.final.subject == e.subject for r, e in zip(results, events, strict=True) if r.final
     )
+
+
+def test_a_service_answer_carries_the_acknowledgement_of_its_request(
+    runtime: ArvoRuntime,
+) -> None:
+    """A workflow that calls one service and finishes on its answer writes its record twice
+    (the two steps) and nothing more: the answer's step drops the request from the outbox,
+    and the answer to the caller never enters it, so no acknowledgement write is owed."""
+    factory = create_arvo_orchestrator_event_factory(
+        decrement_orchestrator_contract.version("0.0.1")
+    )
+    inits = [
+        factory.init(
+            source="com.test.client",
+            data={"parentSubject$$": None, "key": f"no-such-{i}", "modifier": 1, "trend": "linear"},
+        )
+        for i in range(3)
+    ]
+    results = runtime.run_many(inits, progress=False, timeout=120)
+    assert all(r.final is not None for r in results)
+    assert runtime.memory_path is not None
+    memory = SQLiteMachineMemory(runtime.memory_path)
+    for init in inits:
+        record = runtime.record(init.subject)
+        assert record is not None and record.get("outbox") == []
+        meta = asyncio.run(memory.read_meta(init.subject))
+        assert meta is not None and meta["version"] == 2
 
 
 def test_the_stored_record_is_readable_from_the_driver(runtime: ArvoRuntime) -> None:
