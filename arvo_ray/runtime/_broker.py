@@ -381,29 +381,37 @@ class BrokerActor:
     ) -> ArvoEvent | None:
         """The answer of the workflow ``event`` started, for a run whose chain was cut: from
         its record once finished, or when the recovered chain delivers it (notified). A
-        workflow that stalls meanwhile wakes the wait, and its record says why."""
+        workflow that stalls meanwhile wakes the wait, and its record says why.
+
+        The record is also read again every few seconds: the chain may end where no
+        notification reaches this shard (another runtime sharing the memory, a shard that
+        restarted), and a memory that fails a read may answer the next one."""
         self.counters["answers_waited"] += 1
         deadline = time.monotonic() + self.config.completion_timeout
+        pause = 0.25
         while True:
             future = self.waiters.wait_for(key, or_stall=True)
             try:
                 try:
                     record = await self.memory.read(event.subject)
                 except Exception:
-                    return None  # the memory is failing: the run's errors say so, now
-                if record is None:
-                    return None  # the workflow never started: nothing can answer
-                if is_finished(record):
+                    record = None  # read again after the pause
+                if record is None and run.result.errors:
+                    return None  # a failing memory, or a workflow that never started: see errors
+                if record is not None and is_finished(record):
                     stored = stored_answer(record)
                     return next((e for e in reversed(stored) if e.to == key[0]), None)
-                if record.get("stalled"):
+                if record is not None and record.get("stalled"):
                     run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
                     return None
-                why = "the workflow is still active in memory (see ArvoRuntime.record)"
-                left = max(deadline - time.monotonic(), 0.001)
-                answer = await self._awaited(future, event, run, why, left)
-                if answer is not None or future.cancelled():
-                    return answer  # answered, or timed out
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    why = "the workflow is still active in memory (see ArvoRuntime.record)"
+                    return await self._awaited(future, event, run, why, 0.001)
+                await asyncio.wait({future}, timeout=min(pause, left))
+                if future.done() and future.result() is not None:
+                    return future.result()  # answered
+                pause = min(pause * 2, 5.0)
             finally:
                 self.waiters.forget(key, future)
 
