@@ -43,9 +43,6 @@ def _format_event(index: int, event: Any) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-
     from arvo_ray.examples.number_domain import (
         SQLiteKeyValueStore,
         build_number_domain,
@@ -58,15 +55,6 @@ def _demo(args: argparse.Namespace) -> int:
     memory_path = Path(args.memory) if args.memory else workdir / "memory.sqlite3"
     print(f"arvo-ray {__version__} demo: number-domain orchestrations on a local Ray cluster")
     print(f"  memory (SQLite): {memory_path}")
-    started = time.perf_counter()
-    ray.init(
-        num_cpus=args.num_cpus,
-        include_dashboard=False,
-        namespace="arvo",
-        log_to_driver=False,
-        object_store_memory=args.object_store_mb * 1024 * 1024,
-    )
-    print(f"  ray: {_cpus():.0f} CPUs, started in {time.perf_counter() - started:.1f} s")
     domain = build_number_domain(store=SQLiteKeyValueStore(str(workdir / "values.sqlite3")))
 
     def init_event(index: int) -> Any:
@@ -76,13 +64,21 @@ def _demo(args: argparse.Namespace) -> int:
         )
 
     placement = Sharded(num_hosts=args.hosts) if args.placement == "sharded" else Instance()
+    started = time.perf_counter()
+    # The runtime starts Ray as it does in a notebook: quietly, and stops it at shutdown.
     runtime = ArvoRuntime(
         handlers=domain.handlers,
         workflows=domain.workflows,
         placement=placement,
         sqlite_path=str(memory_path),
+        namespace="arvo",
+        ray_init_options={
+            "num_cpus": args.num_cpus,
+            "object_store_memory": args.object_store_mb * 1024 * 1024,
+        },
     )
     try:
+        print(f"  ray: {_cpus():.0f} CPUs, started in {time.perf_counter() - started:.1f} s")
         print(f"  runtime: {runtime.name} (placement={args.placement})\n")
         first = init_event(1)
         result = runtime.run(first, trace=True, timeout=args.timeout)
@@ -129,7 +125,6 @@ def _demo(args: argparse.Namespace) -> int:
         return 0
     finally:
         runtime.shutdown()
-        ray.shutdown()
 
 
 def _open_memory(path: str) -> Any:

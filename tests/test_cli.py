@@ -55,6 +55,9 @@ def test_the_demo_runs_a_real_orchestration_on_local_ray(tmp_path: Path) -> None
     )
     assert "6/6 correct" in out
     assert (tmp_path / "memory.sqlite3").exists()
+    # Ray starts quietly, as in a notebook: none of its start-up notices.
+    for notice in ("Token authentication is enabled", "Started a local Ray instance"):
+        assert notice not in out + done.stderr
 
 
 def test_inspect_lists_and_prints_records_and_unlock_releases(tmp_path: Path, capsys) -> None:
