@@ -79,6 +79,13 @@ def done(runtime: ArvoRuntime, subject: str) -> dict[str, Any] | None:
     return completion.data  # type: ignore[no-any-return]
 
 
+def timer_counts(runtime: ArvoRuntime) -> tuple[int, int, int]:
+    """(requests, fired, pending); a fired timer leaves the store just after its reply was
+    handed on, so a test waits for these rather than reading them once."""
+    stats = runtime.stats()
+    return stats["timer_requests"], stats["timers_fired"], stats["timers_pending"]
+
+
 def test_a_workflow_waits_on_a_timer_and_completes_when_it_is_due(
     ray_session: None, tmp_path: Path, clock: FileClock
 ) -> None:
@@ -95,12 +102,7 @@ def test_a_workflow_waits_on_a_timer_and_completes_when_it_is_due(
         again = runtime.run(init, timeout=60)  # the stored answer
         assert again.final is not None and again.final.type == "arvo.orc.sleep.done"
         assert again.final.to == CALLER and again.final.data["name"] == "t0"
-        stats = runtime.stats()
-        assert (stats["timer_requests"], stats["timers_fired"], stats["timers_pending"]) == (
-            1,
-            1,
-            0,
-        )
+        eventually(lambda: timer_counts(runtime) == (1, 1, 0))
 
 
 def test_a_reply_to_a_finished_workflow_is_ignored_and_counted(
@@ -112,9 +114,8 @@ def test_a_reply_to_a_finished_workflow_is_ignored_and_counted(
         clock.advance(15)
         eventually(lambda: done(runtime, init.subject))
         clock.advance(10)
-        eventually(lambda: runtime.stats()["timers_fired"] == 2)
-        stats = runtime.stats()
-        assert stats["timers_late"] == 1 and stats["timers_pending"] == 0
+        eventually(lambda: timer_counts(runtime) == (2, 2, 0))
+        assert runtime.stats()["timers_late"] == 1
         assert done(runtime, init.subject)["name"] == "t0"
 
 
@@ -129,9 +130,7 @@ def test_timers_due_while_the_runtime_was_down_fire_when_it_comes_back(
     clock.advance(600)  # the runtime is gone: every timer falls due
     with start(tmp_path, clock, name) as runtime:
         eventually(lambda: all(done(runtime, init.subject) for init in inits))
-        # A fired timer leaves the store just after its reply was handed on.
-        stats = eventually(lambda: (s := runtime.stats())["timers_pending"] == 0 and s)
-        assert stats["timers_fired"] == 20
+        eventually(lambda: timer_counts(runtime)[1:] == (20, 0))
 
 
 def test_a_handler_in_backoff_holds_no_cpu_slot_and_answers_after_three_attempts(
@@ -163,7 +162,7 @@ def test_a_handler_in_backoff_holds_no_cpu_slot_and_answers_after_three_attempts
         assert result.final is not None and result.final.type == "evt.test.flaky.ask.success"
         assert result.final.data == {"answer": "yes", "calls": 3}
         assert [e.type for e in result.outputs] == ["evt.test.flaky.ask.success"]
-        assert runtime.stats()["timers_pending"] == 0
+        eventually(lambda: runtime.stats()["timers_pending"] == 0)
 
 
 def test_bad_timer_requests_are_violations_kept_as_dead_letters(
