@@ -241,6 +241,7 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "arvo_ray.memory": [
         "CachedMachineMemory",
+        "CarriedHistory",
         "DEFAULT_LOCK_TTL",
         "IMachineMemory",
         "InspectableMachineMemory",

@@ -41,6 +41,7 @@ from arvo_ray.memory._errors import (
     StaleRecordError,
 )
 from arvo_ray.memory._fused import lock_and_read, write_and_unlock
+from arvo_ray.memory._json import CarriedHistory
 from arvo_ray.memory._protocol import IMachineMemory, InspectableMachineMemory, LockInfo, RecordMeta
 from arvo_ray.memory._simple import SimpleMachineMemory
 from arvo_ray.memory._sqlite import SQLiteMachineMemory
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CachedMachineMemory",
+    "CarriedHistory",
     "DEFAULT_LOCK_TTL",
     "IMachineMemory",
     "InspectableMachineMemory",

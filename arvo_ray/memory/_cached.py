@@ -9,9 +9,10 @@ fresh record. Terminal states ("failure", "done") never revert, so a stale read 
 a rejected write, never a wrong answer.
 
 Each entry keeps the record's stored text and canonical digest, computed once when it was
-written (or read from the inner memory). A record read from the cache is a
-:class:`~arvo_ray.memory._json.KnownRecord`, so the write that names it as ``prev`` does not
-encode it again.
+written (or read from the inner memory), and the encodings of its history entries. A record
+read from the cache is a :class:`~arvo_ray.memory._json.KnownRecord`, so the write that names
+it as ``prev`` does not encode it again, and the history entries a new record carries over
+from it (:class:`~arvo_ray.memory._json.CarriedHistory`) are not encoded again either.
 """
 
 from __future__ import annotations
@@ -71,10 +72,22 @@ class CachedMachineMemory:
         self._keep(id, encoded)
         return _json.KnownRecord.of(record, encoded.digest)
 
+    def _encoded(
+        self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
+    ) -> _json.Encoded:
+        """``data`` encoded, with the history encodings of the warm ``prev`` at hand."""
+        entry = self._cache.get(id)
+        known = (
+            entry.history
+            if entry is not None and type(prev) is _json.KnownRecord and prev.digest == entry.digest
+            else None
+        )
+        return _json.encoded(id, data, known)
+
     def _keep(self, id: str, encoded: _json.Encoded) -> None:
         marks = tuple((key, encoded[key]) for key in _MARKS if key in encoded)
         outbox = frozenset(item["event"]["id"] for item in encoded.get("outbox") or ())
-        self._cache[id] = _Entry(encoded.text, encoded.digest, marks, outbox)
+        self._cache[id] = _Entry(encoded.text, encoded.digest, marks, outbox, encoded.history)
         self._cache.move_to_end(id)
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
@@ -113,7 +126,7 @@ class CachedMachineMemory:
         return None if record is None else self._remember(id, record)
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
-        encoded = _json.encoded(id, data)
+        encoded = self._encoded(id, data, prev)
         try:
             await self.inner.write(id, encoded, prev)
         except BaseException:
@@ -139,7 +152,7 @@ class CachedMachineMemory:
     async def write_and_unlock(
         self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
     ) -> bool:
-        encoded = _json.encoded(id, data)
+        encoded = self._encoded(id, data, prev)
         try:
             released = await _fused.write_and_unlock(self.inner, id, encoded, prev)
         except BaseException:
@@ -164,3 +177,4 @@ class _Entry:
     digest: str
     marks: tuple[tuple[str, Any], ...]
     outbox: frozenset[str]
+    history: _json.HistoryText | None

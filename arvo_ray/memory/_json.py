@@ -11,6 +11,12 @@ through :class:`~arvo_ray.memory.CachedMachineMemory` comes back as a :class:`Kn
 carries the digest of what was read, and a write hands the backend the text and digest it has
 already computed (:func:`encoded`). :func:`for_write` picks them up instead of encoding again.
 
+A workflow record's ``history`` only grows: each step carries the entries of the record it
+replaces over unchanged and adds its own. The workflow says so with :class:`CarriedHistory`,
+and :func:`encoded` then splices the kept encodings of those entries (:class:`HistoryText`)
+into the new text instead of encoding them again, so a step costs the same encoding work
+whatever the length of the history.
+
 Nothing here does I/O.
 """
 
@@ -18,12 +24,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "CarriedHistory",
     "Encoded",
+    "HistoryText",
     "KnownRecord",
+    "canonical",
     "check_data",
     "check_id",
     "digest",
@@ -68,7 +78,7 @@ def check_data(id: str, data: object) -> Mapping[str, Any]:
     return data
 
 
-def dumps(id: str, data: Mapping[str, Any]) -> str:
+def dumps(id: str, data: object) -> str:
     """Encode a record as compact JSON in the caller's key order.
 
     Raises:
@@ -104,8 +114,17 @@ def digest(id: str, data: Mapping[str, Any]) -> str:
     Raises:
         TypeError: ``data`` is not JSON-serialisable.
     """
+    return _sha256(canonical(id, data))
+
+
+def canonical(id: str, data: object) -> str:
+    """The canonical JSON of ``data``: sorted keys, compact.
+
+    Raises:
+        TypeError: ``data`` is not JSON-serialisable.
+    """
     try:
-        canonical = json.dumps(
+        return json.dumps(
             data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
         )
     except (TypeError, ValueError) as exc:
@@ -113,7 +132,10 @@ def digest(id: str, data: Mapping[str, Any]) -> str:
             f"Machine memory record for {id[:48]!r} is not JSON-serialisable: {exc}. "
             "Records must be plain JSON with str keys (dict, list, str, int, float, bool, None)."
         ) from exc
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class KnownRecord(dict[str, Any]):
@@ -133,24 +155,109 @@ class KnownRecord(dict[str, Any]):
         return known
 
 
+class CarriedHistory(list[Any]):
+    """A new record's ``history`` whose first :attr:`carried` entries are those of the record
+    it replaces (its ``prev``), unchanged.
+
+    :class:`~arvo_ray.memory.CachedMachineMemory` then re-uses the encodings it kept of those
+    entries, so a long history is not encoded again at every step. Any memory stores it as a
+    plain list. Only the claim matters: never change a carried entry.
+
+    Example:
+        >>> history = CarriedHistory.of([{"step": 1}])  # the history of the record read
+        >>> history.append({"step": 2})
+        >>> history.carried, history
+        (1, [{'step': 1}, {'step': 2}])
+    """
+
+    carried: int
+
+    @classmethod
+    def of(cls, carried: Sequence[Any]) -> CarriedHistory:
+        """The entries of ``prev``'s history, to append this step's to."""
+        history = cls(carried)
+        history.carried = len(carried)
+        return history
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryText:
+    """The stored and the canonical encoding of each entry of a record's ``history``."""
+
+    stored: tuple[str, ...]
+    canonical: tuple[str, ...]
+
+
 class Encoded(dict[str, Any]):
-    """New data with its stored text and digest, made by :func:`encoded` just before a write."""
+    """New data with its stored text and digest, made by :func:`encoded` just before a write;
+    ``history`` keeps its history entries' encodings for the next version of the record."""
 
     text: str
     digest: str
+    history: HistoryText | None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to a memory in another process: the text and digest go along, not the history's
+        # encodings (they would double the size of what is sent).
+        return (_encoded_again, (dict(self), self.text, self.digest))
 
 
-def encoded(id: str, data: Mapping[str, Any]) -> Encoded:
+def _encoded_again(data: dict[str, Any], text: str, digest: str) -> Encoded:
+    copy = Encoded(data)
+    copy.text, copy.digest, copy.history = text, digest, None
+    return copy
+
+
+def encoded(id: str, data: Mapping[str, Any], prev_history: HistoryText | None = None) -> Encoded:
     """``data`` with its text and digest computed once, for a write and whoever keeps a copy.
+
+    ``prev_history`` holds the encodings of the history of the record ``data`` replaces; the
+    entries a :class:`CarriedHistory` says it carried over are not encoded again.
 
     Raises:
         TypeError: ``data`` is not a JSON object or not JSON-serialisable.
     """
     check_data(id, data)
     copy = Encoded(data)
-    copy.text = dumps(id, data)
-    copy.digest = digest(id, data)
+    history = data.get("history")
+    if isinstance(history, list) and history:
+        copy.history = _history_text(id, history, prev_history)
+        spliced = _with_history(id, data, copy.history)
+        if spliced is not None:
+            copy.text, copy.digest = spliced[0], _sha256(spliced[1])
+            return copy
+    copy.text, copy.digest, copy.history = dumps(id, data), digest(id, data), None
     return copy
+
+
+def _history_text(id: str, history: list[Any], prev: HistoryText | None) -> HistoryText:
+    carried = history.carried if isinstance(history, CarriedHistory) else 0
+    if prev is None or len(prev.stored) != carried:
+        carried = 0  # not what the encodings at hand describe: encode every entry
+    added = history[carried:]
+    return HistoryText(
+        (prev.stored[:carried] if prev else ()) + tuple(dumps(id, entry) for entry in added),
+        (prev.canonical[:carried] if prev else ()) + tuple(canonical(id, e) for e in added),
+    )
+
+
+# Holds the history's place in the record's text while the rest is encoded (NUL characters are
+# always escaped, so the marker shows as exactly this text; a record that contains it anyway
+# is encoded whole).
+_SLOT = "\x00arvo:history\x00"
+_SLOT_TEXT = json.dumps(_SLOT)
+
+
+def _with_history(id: str, data: Mapping[str, Any], history: HistoryText) -> tuple[str, str] | None:
+    """The stored and canonical text of ``data``, its history spliced in from ``history``."""
+    rest = {**data, "history": _SLOT}  # the same key order
+    stored, sorted_ = dumps(id, rest), canonical(id, rest)
+    if stored.count(_SLOT_TEXT) != 1 or sorted_.count(_SLOT_TEXT) != 1:
+        return None
+    return (
+        stored.replace(_SLOT_TEXT, "[" + ",".join(history.stored) + "]"),
+        sorted_.replace(_SLOT_TEXT, "[" + ",".join(history.canonical) + "]"),
+    )
 
 
 def for_write(

@@ -351,30 +351,22 @@ class BrokerActor:
     ) -> ArvoEvent | None:
         """The answer of a handler called directly, once its deferred retry gave one."""
         self.counters["answers_waited"] += 1
-        answer = await self._awaited(future, event, run, "the handler's next attempt waits")
+        try:
+            answer = await asyncio.wait_for(future, self.config.completion_timeout)
+        except TimeoutError:
+            self._timed_out(event, run, "the handler's next attempt waits")
+            return None
         if answer is not None and run.first("output", answer):
             run.result.outputs.append(answer)
         return answer
 
-    async def _awaited(
-        self,
-        future: asyncio.Future[ArvoEvent | None],
-        event: ArvoEvent,
-        run: ChainRun,
-        why: str,
-        timeout: float | None = None,
-    ) -> ArvoEvent | None:
-        """``future``'s answer, or ``None`` and an error on the run after ``timeout`` (by
-        default completion_timeout)."""
-        try:
-            return await asyncio.wait_for(future, timeout or self.config.completion_timeout)
-        except TimeoutError:
-            self.counters["answer_timeouts"] += 1
-            late = AnswerTimeoutError(
-                f"No answer within completion_timeout={self.config.completion_timeout:g} s; " + why
-            )
-            run.add_error(DeadLetter(late, event))
-            return None
+    def _timed_out(self, event: ArvoEvent, run: ChainRun, why: str) -> None:
+        """Record on the run that ``event``'s answer did not come within completion_timeout."""
+        self.counters["answer_timeouts"] += 1
+        late = AnswerTimeoutError(
+            f"No answer within completion_timeout={self.config.completion_timeout:g} s; " + why
+        )
+        run.add_error(DeadLetter(late, event))
 
     async def _answer_of(
         self, event: ArvoEvent, key: tuple[str, str], run: ChainRun
@@ -405,10 +397,11 @@ class BrokerActor:
                     run.add_error(DeadLetter(WorkflowStalledError.of(record["stalled"]), event))
                     return None
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 and not future.done():
                     why = "the workflow is still active in memory (see ArvoRuntime.record)"
-                    return await self._awaited(future, event, run, why, 0.001)
-                await asyncio.wait({future}, timeout=min(pause, left))
+                    self._timed_out(event, run, why)
+                    return None
+                await asyncio.wait({future}, timeout=max(0.0, min(pause, left)))
                 if future.done() and future.result() is not None:
                     return future.result()  # answered
                 pause = min(pause * 2, 5.0)

@@ -466,10 +466,10 @@ class ArvoRuntime:
             while next_index < len(events) or pending:
                 while next_index < len(events) and in_flight < window:
                     count = min(batch, len(events) - next_index, window - in_flight)
-                    for indices in self._by_shard(events, range(next_index, next_index + count)):
+                    chunk = range(next_index, next_index + count)
+                    for shard, indices in self._by_shard(events, chunk).items():
                         batch_events = [events[i] for i in indices]
-                        shard = self._brokers[self._shard_of(batch_events[0])]
-                        pending[shard.run_batch.remote(batch_events)] = indices
+                        pending[self._brokers[shard].run_batch.remote(batch_events)] = indices
                     next_index += count
                     in_flight += count
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -499,11 +499,14 @@ class ArvoRuntime:
         """The broker shard that owns ``event``'s chain (and receives its answer)."""
         return shard_of(answer_subject(event), self.brokers)
 
-    def _by_shard(self, events: Sequence[ArvoEvent], indices: Iterable[int]) -> list[list[int]]:
+    def _by_shard(
+        self, events: Sequence[ArvoEvent], indices: Iterable[int]
+    ) -> dict[int, list[int]]:
+        """``indices`` grouped by the shard that owns their event's chain."""
         groups: dict[int, list[int]] = {}
         for i in indices:
             groups.setdefault(self._shard_of(events[i]), []).append(i)
-        return list(groups.values())
+        return groups
 
     # -- HTTP ingress ----------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ from arvo_ray.core.otel import (
 )
 from arvo_ray.handler import ArvoDomain, DomainSpec, ExecutionResult, OtelInherit
 from arvo_ray.handler.kit import create_system_error_events
-from arvo_ray.memory import IMachineMemory, lock_and_read, write_and_unlock
+from arvo_ray.memory import CarriedHistory, IMachineMemory, lock_and_read, write_and_unlock
 from arvo_ray.workflow._emittable import EmitContext, build_emittables, strip_completion_extras
 from arvo_ray.workflow._record import (
     WorkflowRecordData,
@@ -621,7 +621,9 @@ class WorkflowHandler(ABC):
         """Carry the history over to the new record, with this step (see :attr:`keep_history`)."""
         if not self.keep_history:
             return
-        history = list((record or {}).get("history") or ())
+        # The entries carried over are the read record's, unchanged (the memory re-uses their
+        # encodings, see CarriedHistory): never edit one here.
+        history = CarriedHistory.of((record or {}).get("history") or ())
         dropped = int((record or {}).get("historyDropped") or 0)
         if len(history) < self.keep_history:
             history.append(

@@ -9,6 +9,7 @@ import pytest
 
 from arvo_ray.memory import (
     CachedMachineMemory,
+    CarriedHistory,
     IMachineMemory,
     SimpleMachineMemory,
     SQLiteMachineMemory,
@@ -164,3 +165,91 @@ async def test_peek_tells_a_finished_record_without_decoding_it() -> None:
     assert memory.peek("s") == {"status": "done", "executionStatus": "normal"}
     memory.forget("s")
     assert memory.peek("s") is None
+
+
+def _entry(step: int, text: str = "") -> dict[str, object]:
+    return {"consumed": {"id": f"e{step}", "data": {"n": step, "text": text}}, "state": [step, 1.0]}
+
+
+async def test_history_carried_over_is_not_encoded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that carries the read record's history over (CarriedHistory) encodes only the
+    entry it adds; the record stored is the whole new record, compared by its full digest."""
+    inner = SQLiteMachineMemory(tmp_path / "m.sqlite3")
+    memory = CachedMachineMemory(inner)
+    await memory.write("s", {"n": 0, "history": [_entry(i) for i in range(30)]}, None)
+    acquired, record = await lock_and_read(memory, "s")
+    assert acquired and record is not None
+    encoded = Counter[int]()
+    real_dumps, real_canonical = _json.dumps, _json.canonical
+    monkeypatch.setattr(
+        _json, "dumps", lambda key, data: encoded.update([id(data)]) or real_dumps(key, data)
+    )
+    monkeypatch.setattr(
+        _json,
+        "canonical",
+        lambda key, data: encoded.update([id(data)]) or real_canonical(key, data),
+    )
+    history = CarriedHistory.of(record["history"])
+    history.append(_entry(30, "ünïcode"))
+    new = {"n": 1, "history": history}
+    await write_and_unlock(memory, "s", new, record)
+    assert not {id(entry) for entry in record["history"]} & set(encoded)  # carried over
+    assert encoded[id(history[-1])] == 2  # the added entry: its stored and canonical text
+    plain = {"n": 1, "history": [_entry(i) for i in range(30)] + [_entry(30, "ünïcode")]}
+    stored = await inner.read("s")
+    assert stored == plain and list(stored) == ["n", "history"]
+    monkeypatch.undo()
+    await inner.write("s", {"n": 2}, plain)  # compared by the canonical digest of the whole
+
+
+@pytest.mark.parametrize(
+    ("extra", "text"),
+    [
+        ({}, "ö"),
+        ({"text": "ünï\u2028", "z": 1, "a": 1.0, "nested": {"b": [True, None], "a": "x"}}, ""),
+        ({"lone": "\ud800"}, ""),  # text that is not Unicode is stored with JSON escapes
+        ({}, "\ud800"),
+        ({"slot": "\x00arvo:history\x00"}, ""),  # the splice marker itself: encoded whole
+        ({}, "\x00arvo:history\x00"),
+    ],
+)
+def test_a_spliced_history_encodes_exactly_as_the_whole_record(
+    extra: dict[str, object], text: str
+) -> None:
+    first = {"z": 0, "history": [_entry(0, text), _entry(1)], **extra}
+    before = _json.encoded("s", first)
+    history = CarriedHistory.of(first["history"])  # type: ignore[arg-type]
+    history.append(_entry(2, "ä"))
+    second = {**first, "history": history, "z": 1}
+    after = _json.encoded("s", second, before.history)
+    assert after.digest == _json.digest("s", second)
+    assert _json.loads(after.text) == second
+    assert list(_json.loads(after.text)) == list(second)
+    if "\ud800" not in (text, extra.get("lone")):
+        assert after.text == _json.dumps("s", second)
+
+
+def test_a_history_that_does_not_match_the_encodings_at_hand_is_encoded_whole() -> None:
+    """Carried entries are re-used only when they are as many as the encodings describe."""
+    before = _json.encoded("s", {"history": [_entry(0)]})
+    history = CarriedHistory.of([_entry(5), _entry(6)])  # not prev's history
+    after = _json.encoded("s", {"history": history}, before.history)
+    assert _json.loads(after.text) == {"history": [_entry(5), _entry(6)]}
+    assert after.digest == _json.digest("s", {"history": [_entry(5), _entry(6)]})
+
+
+def test_an_encoded_record_travels_without_its_history_encodings() -> None:
+    """Sent to a memory actor, an Encoded record keeps its text and digest only."""
+    import pickle
+
+    before = _json.encoded("s", {"history": [_entry(0)], "n": 1})
+    assert before.history is not None
+    copy = pickle.loads(pickle.dumps(before))
+    assert (copy, copy.text, copy.digest, copy.history) == (
+        before,
+        before.text,
+        before.digest,
+        None,
+    )
