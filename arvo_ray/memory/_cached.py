@@ -77,12 +77,9 @@ class CachedMachineMemory:
     ) -> _json.Encoded:
         """``data`` encoded, with the history encodings of the warm ``prev`` at hand."""
         entry = self._cache.get(id)
-        known = (
-            entry.history
-            if entry is not None and type(prev) is _json.KnownRecord and prev.digest == entry.digest
-            else None
-        )
-        return _json.encoded(id, data, known)
+        if entry is None or type(prev) is not _json.KnownRecord or prev.digest != entry.digest:
+            return _json.encoded(id, data)
+        return _json.encoded(id, data, entry.text, entry.history)
 
     def _keep(self, id: str, encoded: _json.Encoded) -> None:
         marks = tuple((key, encoded[key]) for key in _MARKS if key in encoded)

@@ -182,10 +182,13 @@ class CarriedHistory(list[Any]):
 
 @dataclass(frozen=True, slots=True)
 class HistoryText:
-    """The stored and the canonical encoding of each entry of a record's ``history``."""
+    """How a record's ``history`` entries were encoded: ``text[start:end]`` of its stored text,
+    and ``canonical`` (each comma-separated, as inside the brackets of a JSON array)."""
 
-    stored: tuple[str, ...]
-    canonical: tuple[str, ...]
+    entries: int
+    start: int
+    end: int
+    canonical: str
 
 
 class Encoded(dict[str, Any]):
@@ -208,11 +211,16 @@ def _encoded_again(data: dict[str, Any], text: str, digest: str) -> Encoded:
     return copy
 
 
-def encoded(id: str, data: Mapping[str, Any], prev_history: HistoryText | None = None) -> Encoded:
+def encoded(
+    id: str,
+    data: Mapping[str, Any],
+    prev_text: str | None = None,
+    prev_history: HistoryText | None = None,
+) -> Encoded:
     """``data`` with its text and digest computed once, for a write and whoever keeps a copy.
 
-    ``prev_history`` holds the encodings of the history of the record ``data`` replaces; the
-    entries a :class:`CarriedHistory` says it carried over are not encoded again.
+    ``prev_text`` and ``prev_history`` describe the record ``data`` replaces: the entries a
+    :class:`CarriedHistory` says it carried over from it are not encoded again.
 
     Raises:
         TypeError: ``data`` is not a JSON object or not JSON-serialisable.
@@ -221,24 +229,15 @@ def encoded(id: str, data: Mapping[str, Any], prev_history: HistoryText | None =
     copy = Encoded(data)
     history = data.get("history")
     if isinstance(history, list) and history:
-        copy.history = _history_text(id, history, prev_history)
-        spliced = _with_history(id, data, copy.history)
+        carried = history.carried if isinstance(history, CarriedHistory) else 0
+        if prev_text is None or prev_history is None or prev_history.entries != carried:
+            prev_text, prev_history, carried = None, None, 0  # encode every entry
+        spliced = _with_history(id, data, history[carried:], prev_text, prev_history)
         if spliced is not None:
-            copy.text, copy.digest = spliced[0], _sha256(spliced[1])
+            copy.text, copy.digest, copy.history = spliced
             return copy
     copy.text, copy.digest, copy.history = dumps(id, data), digest(id, data), None
     return copy
-
-
-def _history_text(id: str, history: list[Any], prev: HistoryText | None) -> HistoryText:
-    carried = history.carried if isinstance(history, CarriedHistory) else 0
-    if prev is None or len(prev.stored) != carried:
-        carried = 0  # not what the encodings at hand describe: encode every entry
-    added = history[carried:]
-    return HistoryText(
-        (prev.stored[:carried] if prev else ()) + tuple(dumps(id, entry) for entry in added),
-        (prev.canonical[:carried] if prev else ()) + tuple(canonical(id, e) for e in added),
-    )
 
 
 # Holds the history's place in the record's text while the rest is encoded (NUL characters are
@@ -248,16 +247,30 @@ _SLOT = "\x00arvo:history\x00"
 _SLOT_TEXT = json.dumps(_SLOT)
 
 
-def _with_history(id: str, data: Mapping[str, Any], history: HistoryText) -> tuple[str, str] | None:
-    """The stored and canonical text of ``data``, its history spliced in from ``history``."""
+def _with_history(
+    id: str,
+    data: Mapping[str, Any],
+    added: list[Any],
+    prev_text: str | None,
+    prev: HistoryText | None,
+) -> tuple[str, str, HistoryText] | None:
+    """The stored text, digest and history encodings of ``data``: the history is the entries
+    ``prev`` describes in ``prev_text`` (if any), then ``added``."""
     rest = {**data, "history": _SLOT}  # the same key order
     stored, sorted_ = dumps(id, rest), canonical(id, rest)
     if stored.count(_SLOT_TEXT) != 1 or sorted_.count(_SLOT_TEXT) != 1:
         return None
-    return (
-        stored.replace(_SLOT_TEXT, "[" + ",".join(history.stored) + "]"),
-        sorted_.replace(_SLOT_TEXT, "[" + ",".join(history.canonical) + "]"),
-    )
+    stored_parts = [dumps(id, entry) for entry in added]
+    canonical_parts = [canonical(id, entry) for entry in added]
+    if prev is not None and prev_text is not None:
+        stored_parts.insert(0, prev_text[prev.start : prev.end])
+        canonical_parts.insert(0, prev.canonical)
+    entries, in_order = ",".join(stored_parts), ",".join(canonical_parts)
+    at = stored.index(_SLOT_TEXT)
+    text = f"{stored[:at]}[{entries}]{stored[at + len(_SLOT_TEXT) :]}"
+    whole = sorted_.replace(_SLOT_TEXT, f"[{in_order}]")
+    count = (prev.entries if prev else 0) + len(added)
+    return text, _sha256(whole), HistoryText(count, at + 1, at + 1 + len(entries), in_order)
 
 
 def for_write(

@@ -223,7 +223,9 @@ def test_a_spliced_history_encodes_exactly_as_the_whole_record(
     history = CarriedHistory.of(first["history"])  # type: ignore[arg-type]
     history.append(_entry(2, "ä"))
     second = {**first, "history": history, "z": 1}
-    after = _json.encoded("s", second, before.history)
+    after = _json.encoded("s", second, before.text, before.history)
+    spliced = "slot" not in extra  # the marker in the rest of the record: encoded whole
+    assert (after.history is not None and after.history.entries == 3) == spliced
     assert after.digest == _json.digest("s", second)
     assert _json.loads(after.text) == second
     assert list(_json.loads(after.text)) == list(second)
@@ -235,7 +237,7 @@ def test_a_history_that_does_not_match_the_encodings_at_hand_is_encoded_whole() 
     """Carried entries are re-used only when they are as many as the encodings describe."""
     before = _json.encoded("s", {"history": [_entry(0)]})
     history = CarriedHistory.of([_entry(5), _entry(6)])  # not prev's history
-    after = _json.encoded("s", {"history": history}, before.history)
+    after = _json.encoded("s", {"history": history}, before.text, before.history)
     assert _json.loads(after.text) == {"history": [_entry(5), _entry(6)]}
     assert after.digest == _json.digest("s", {"history": [_entry(5), _entry(6)]})
 
