@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from typing import Any
 
@@ -102,6 +103,15 @@ class TestRoundTrips:
             )
             assert _as_doubles(again.to_dict()) == _as_doubles(event.to_dict())
         assert _as_doubles(json.loads(text_)) == _as_doubles(event.to_dict())
+
+    @PROPERTY_SETTINGS
+    @given(event=arvo_events())
+    def test_event_pickle_round_trip_is_exact(self, event: ArvoEvent) -> None:
+        """An event pickled (as Ray sends it between processes) comes back equal, with the
+        same JSON text and the same set fields."""
+        again = pickle.loads(pickle.dumps(event, protocol=5))
+        assert again == event and again.to_json() == event.to_json()
+        assert again.model_fields_set == event.model_fields_set
 
     @PROPERTY_SETTINGS
     @given(event=arvo_events())
