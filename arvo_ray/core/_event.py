@@ -614,11 +614,8 @@ _USUAL_FIELDS_SET = frozenset(_FIELD_NAMES) - {"extensions"}
 def _unpickled_event(values: tuple[Any, ...], fields_set: set[str] | None = None) -> ArvoEvent:
     event = ArvoEvent.__new__(ArvoEvent)
     object.__setattr__(event, "__dict__", dict(zip(_FIELD_NAMES, values, strict=True)))
-    object.__setattr__(
-        event,
-        "__pydantic_fields_set__",
-        set(_USUAL_FIELDS_SET if fields_set is None else fields_set),
-    )
+    fields_set = set(_USUAL_FIELDS_SET) if fields_set is None else fields_set
+    object.__setattr__(event, "__pydantic_fields_set__", fields_set)
     object.__setattr__(event, "__pydantic_extra__", None)
     object.__setattr__(event, "__pydantic_private__", None)
     return event
