@@ -85,7 +85,7 @@ def test_orchestrations_run_on_two_worker_nodes_and_survive_a_killed_broker_shar
         )
         assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
         assert "succeeded" in job.stdout + job.stderr
-        assert '"correct": 20' in job.stdout
+        assert '"correct": 60' in job.stdout
     finally:
         stopped = subprocess.run(
             ["bash", str(script), "stop"], env=env, capture_output=True, text=True, timeout=60
