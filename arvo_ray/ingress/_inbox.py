@@ -8,8 +8,10 @@ same identity finds the key taken and is acknowledged without a second effect.
 
 When its chain ends the entry is marked done, with the final event, so a repeated request
 (or a ``?wait``) gets the same answer. An entry still "accepted" long after its acceptance
-belongs to a chain that a crash cut short: :meth:`Inbox.stalled` lists them for re-sending
-(at least once; workflows ignore event ids they consumed). Nothing here imports Ray.
+belongs to a chain that a crash cut short: :meth:`Inbox.sweep` lists them for re-sending
+(at least once; workflows ignore event ids they consumed), and deletes the done entries past
+their keeping time, so the inbox, and each sweep over it, holds only recent events. Nothing
+here imports Ray.
 """
 
 from __future__ import annotations
@@ -83,18 +85,27 @@ class Inbox:
             except StaleRecordError:
                 continue
 
-    async def stalled(self, older_than: float) -> list[ArvoEvent]:
-        """Accepted events whose chain has not ended ``older_than`` seconds after acceptance.
+    async def sweep(self, stalled_after: float, keep_done: float) -> list[ArvoEvent]:
+        """One pass over the inbox: the accepted events whose chain has not ended
+        ``stalled_after`` seconds after acceptance (to send again). Done entries that finished
+        more than ``keep_done`` seconds ago are deleted: a repeat of such an event is then
+        accepted as a new one.
 
-        Needs a memory that can list its keys (every built-in one can); others return none.
+        Needs a memory that can list its keys (every built-in one can; others return none), and
+        one that can ``delete`` to drop done entries (every built-in one can).
         """
         list_ids = getattr(self.memory, "list_ids", None)
         if list_ids is None:
             return []
-        cutoff = self.clock() - older_than
+        delete = getattr(self.memory, "delete", None)
+        now = self.clock()
         found = []
         for key in await list_ids(INBOX_PREFIX):
             entry = await self.memory.read(key)
-            if entry and entry.get("status") == "accepted" and entry["acceptedAt"] <= cutoff:
+            if not entry:
+                continue
+            if entry.get("status") == "accepted" and entry["acceptedAt"] <= now - stalled_after:
                 found.append(ArvoEvent.from_dict(entry["event"]))
+            elif delete is not None and entry.get("finishedAt", now) <= now - keep_done:
+                await delete(key, entry)  # False: another sweep was first
         return found

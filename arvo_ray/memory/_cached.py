@@ -161,6 +161,14 @@ class CachedMachineMemory:
     async def unlock(self, id: str) -> bool:
         return await self.inner.unlock(id)
 
+    async def delete(self, id: str, prev: Mapping[str, Any]) -> bool:
+        """The inner memory's ``delete`` (built-in memories have one); forgets the record."""
+        self._cache.pop(id, None)
+        delete = getattr(self.inner, "delete", None)
+        if delete is None:
+            raise TypeError(f"{type(self.inner).__name__} cannot delete records")
+        return bool(await delete(id, prev))
+
     def __repr__(self) -> str:
         return f"CachedMachineMemory({self.inner!r}, cached={len(self._cache)})"
 

@@ -37,6 +37,7 @@ __all__ = [
     "check_data",
     "check_id",
     "digest",
+    "digest_of_prev",
     "dumps",
     "encoded",
     "for_write",
@@ -273,6 +274,11 @@ def _with_history(
     return text, _sha256(whole), HistoryText(count, at + 1, at + 1 + len(entries), in_order)
 
 
+def digest_of_prev(id: str, prev: Mapping[str, Any]) -> str:
+    """The digest a stored record must have to equal ``prev`` (known when it was read)."""
+    return prev.digest if type(prev) is KnownRecord else digest(id, prev)
+
+
 def for_write(
     id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
 ) -> tuple[str, str, str | None]:
@@ -287,8 +293,4 @@ def for_write(
         text, new_digest = data.text, data.digest
     else:
         text, new_digest = dumps(id, data), digest(id, data)
-    if prev is None:
-        return text, new_digest, None
-    if type(prev) is KnownRecord:
-        return text, new_digest, prev.digest
-    return text, new_digest, digest(id, prev)
+    return text, new_digest, None if prev is None else digest_of_prev(id, prev)

@@ -176,6 +176,7 @@ class _Statements:
     locks: str
     force_unlock: str
     read_meta: str
+    delete: str
 
     @classmethod
     def for_prefix(cls, prefix: str) -> _Statements:
@@ -221,6 +222,7 @@ class _Statements:
             ),
             force_unlock=f"DELETE FROM {locks} WHERE key = %s RETURNING expires_at > {_NOW}",
             read_meta=f"SELECT version, updated_at, digest FROM {records} WHERE key = %s",
+            delete=f"DELETE FROM {records} WHERE key = %s AND digest = %s RETURNING true",
         )
 
 
@@ -421,6 +423,14 @@ class PostgresMachineMemory(BaseMachineMemory):
             LockInfo(id=i, owner=owner, expires_at=expires_at, expired=expired)
             for i, owner, expires_at, expired in rows
         ]
+
+    async def delete(self, id: str, prev: Mapping[str, Any]) -> bool:
+        """Remove the record under ``id`` if it still equals ``prev`` (compared as ``write``
+        compares); ``False`` when it changed or is gone. Locks are left alone."""
+        _json.check_id(id, "delete")
+        params = (_key(id), _json.digest_of_prev(id, _json.check_data(id, prev)))
+        row = await self._once("delete", id, lambda conn: _one(conn, self._sql.delete, params))
+        return row is not None
 
     async def force_unlock(self, id: str) -> bool:
         """Remove the lock on ``id`` whoever holds it; ``True`` if it was live."""

@@ -99,6 +99,16 @@ return done({'ok', version, 0})
 """
 )
 
+# KEYS: record. ARGV: digest. Deletes the record only if it still has that digest.
+_DELETE = _Lua(
+    """
+if redis.call('HGET', KEYS[1], 'digest') == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+)
+
 # KEYS: lock, record. ARGV: owner, TTL in ms. Takes a free lock and reads the record at once.
 _LOCK_AND_READ = _Lua(
     """
@@ -360,6 +370,17 @@ class RedisMachineMemory(BaseMachineMemory):
                 )
             )
         return sorted(found, key=lambda lock: lock["id"])
+
+    async def delete(self, id: str, prev: Mapping[str, Any]) -> bool:
+        """Remove the record under ``id`` if it still equals ``prev`` (compared as ``write``
+        compares); ``False`` when it changed or is gone. Locks are left alone."""
+        _json.check_id(id, "delete")
+        keys, expected = (
+            [self._record_key(id)],
+            _json.digest_of_prev(id, _json.check_data(id, prev)),
+        )
+        removed = await self._once("delete", id, lambda client: _DELETE(client, keys, [expected]))
+        return int(removed) == 1
 
     async def force_unlock(self, id: str) -> bool:
         """Remove the lock on ``id`` whoever holds it; ``True`` if it was live."""

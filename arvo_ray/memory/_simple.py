@@ -187,6 +187,18 @@ class SimpleMachineMemory(BaseMachineMemory):
             for i, (owner, expires_at) in items
         ]
 
+    async def delete(self, id: str, prev: Mapping[str, Any]) -> bool:
+        """Remove the record under ``id`` if it still equals ``prev`` (compared as ``write``
+        compares); ``False`` when it changed or is gone. Locks are left alone."""
+        _json.check_id(id, "delete")
+        _json.check_data(id, prev)
+        with self._store.mutex:
+            current = self._store.records.get(id)
+            if current is None or not current.matches(id, prev):
+                return False
+            del self._store.records[id]
+            return True
+
     async def force_unlock(self, id: str) -> bool:
         """Remove the lock on ``id`` whoever holds it; ``True`` if it was live."""
         _json.check_id(id, "force_unlock")

@@ -376,6 +376,22 @@ class SQLiteMachineMemory(BaseMachineMemory):
             for i, owner, expires_at in rows
         ]
 
+    async def delete(self, id: str, prev: Mapping[str, Any]) -> bool:
+        """Remove the record under ``id`` if it still equals ``prev`` (compared as ``write``
+        compares); ``False`` when it changed or is gone. Locks are left alone."""
+        _json.check_id(id, "delete")
+        expected = _json.digest_of_prev(id, _json.check_data(id, prev))
+        removed = await self._once(
+            "delete",
+            id,
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM arvo_machine_records WHERE id = ? AND digest = ?", (id, expected)
+                ).rowcount
+            ),
+        )
+        return removed == 1
+
     async def force_unlock(self, id: str) -> bool:
         """Remove the lock on ``id`` whoever holds it; ``True`` if it was live."""
         _json.check_id(id, "force_unlock")

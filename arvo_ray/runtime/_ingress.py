@@ -65,6 +65,7 @@ class IngressSettings:
     max_wait: float = 300.0
     recovery_interval: float = 30.0
     recovery_age: float = 60.0
+    keep_done: float = 86_400.0
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -295,10 +296,12 @@ class EventIngress:
         return result
 
     async def _sweep_forever(self) -> None:
-        """Re-send accepted events whose chain has not ended long after (a crash cut it)."""
+        """Re-send accepted events whose chain has not ended long after (a crash cut it), and
+        delete the outcomes kept past ``keep_done``."""
+        settings = self.settings
         while True:
             with contextlib.suppress(Exception):
-                for event in await self.inbox.stalled(self.settings.recovery_age):
+                for event in await self.inbox.sweep(settings.recovery_age, settings.keep_done):
                     if inbox_key(event) not in self._running:
                         self.counts["resent"] += 1
                         self._start(event)

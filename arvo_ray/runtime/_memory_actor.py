@@ -247,6 +247,9 @@ class ActorMachineMemory:
     async def force_unlock(self, id: str) -> bool:
         return bool(await self._call("force_unlock", id))
 
+    async def delete(self, id: str, prev: Mapping[str, Any]) -> bool:
+        return bool(await self._call("delete", id, _plain(prev)))
+
     async def read_meta(self, id: str) -> Any:
         return await self._call("read_meta", id)
 

@@ -523,6 +523,7 @@ class ArvoRuntime:
         max_concurrent_requests: int = 1000,
         recovery_interval: float = 30.0,
         recovery_age: float = 60.0,
+        keep_done: float = 86_400.0,
     ) -> str:
         """Take CloudEvents over HTTP (Ray Serve) into this runtime; returns the base URL.
 
@@ -544,6 +545,9 @@ class ArvoRuntime:
             max_concurrent_requests: Requests one replica serves at once (waits included).
             recovery_interval, recovery_age: How often, and after how long, accepted events
                 whose chain a crash cut short are sent again.
+            keep_done: Seconds an event's outcome is kept once its chain has ended (one day by
+                default): a repeat within that time gets it and has no second effect. Older
+                outcomes are deleted by the same sweep, so the inbox holds recent events only.
 
         Raises:
             ImportError: Ray Serve is not installed (``pip install "arvo-ray[serve]"``).
@@ -559,6 +563,7 @@ class ArvoRuntime:
             max_concurrent_requests=max_concurrent_requests,
             recovery_interval=recovery_interval,
             recovery_age=recovery_age,
+            keep_done=keep_done,
         )
         serve.start(http_options={"host": host, "port": port})
         _check_serve_address(host, port)
@@ -576,6 +581,7 @@ class ArvoRuntime:
         max_concurrent_requests: int = 1000,
         recovery_interval: float = 30.0,
         recovery_age: float = 60.0,
+        keep_done: float = 86_400.0,
     ) -> Any:
         """This runtime's HTTP ingress as a Ray Serve application, not yet running: for
         ``serve.run`` under a name and route of your choosing, or a Serve config (see
@@ -604,6 +610,7 @@ class ArvoRuntime:
             max_batch=max_batch,
             recovery_interval=recovery_interval,
             recovery_age=recovery_age,
+            keep_done=keep_done,
         )
         deployment = serve.deployment(
             name="EventIngress",

@@ -55,7 +55,7 @@ async def test_finish_records_the_final_event_once(memory: IMachineMemory) -> No
     assert entry["final"] == final.to_dict()
 
 
-async def test_stalled_lists_accepted_events_past_their_age(memory: IMachineMemory) -> None:
+async def test_a_sweep_lists_accepted_events_past_their_age(memory: IMachineMemory) -> None:
     clock = Clock()
     inbox = Inbox(memory, clock=clock)
     await inbox.accept(event(id="old"))
@@ -64,8 +64,29 @@ async def test_stalled_lists_accepted_events_past_their_age(memory: IMachineMemo
     await inbox.accept(event(id="done"))
     await inbox.finish(event(id="done"), None)
     clock.now += 20
-    assert [e.id for e in await inbox.stalled(older_than=60)] == ["old"]
-    assert sorted(e.id for e in await inbox.stalled(older_than=10)) == ["old", "young"]
+    assert [e.id for e in await inbox.sweep(stalled_after=60, keep_done=3600)] == ["old"]
+    swept = await inbox.sweep(stalled_after=10, keep_done=3600)
+    assert sorted(e.id for e in swept) == ["old", "young"]
+
+
+async def test_a_sweep_deletes_done_entries_past_their_keeping_time(
+    memory: IMachineMemory,
+) -> None:
+    """Only done entries go, once kept long enough; a repeat is then a new event."""
+    clock = Clock()
+    inbox = Inbox(memory, clock=clock)
+    for id in ("early", "late", "running"):
+        await inbox.accept(event(id=id))
+    await inbox.finish(event(id="early"), None)
+    clock.now += 100
+    await inbox.finish(event(id="late"), None)
+    clock.now += 50
+    assert await inbox.sweep(stalled_after=3600, keep_done=120) == []
+    assert await inbox.entry(event(id="early")) is None
+    assert (await inbox.entry(event(id="late")) or {}).get("status") == "done"
+    assert (await inbox.entry(event(id="running")) or {}).get("status") == "accepted"
+    assert await inbox.accept(event(id="early")) is True  # no longer remembered
+    assert await inbox.accept(event(id="late")) is False
 
 
 def test_keys_cannot_collide_across_sources() -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "TestConcurrency",
     "TestCopies",
     "TestCrossProcess",
+    "TestDelete",
     "TestFencing",
     "TestFusedOperations",
     "TestInspection",
@@ -718,6 +719,40 @@ class TestInspection:
         second = await inspectable.read_meta("subject")
         assert second is not None and second["version"] == 2
         assert second["digest"] == first["digest"] and len(first["digest"]) == 64
+
+
+class TestDelete:
+    """``delete(id, prev)``: compare-and-delete, for retention (every built-in memory has it)."""
+
+    async def test_a_record_equal_to_prev_is_removed(self, memory: IMachineMemory) -> None:
+        """Compared as a JSON value (key order aside); the id can then be written afresh."""
+        await memory.write("subject", {"a": 1, "b": [2]}, None)
+        assert await memory.delete("subject", {"b": [2], "a": 1}) is True  # type: ignore[attr-defined]
+        assert await memory.read("subject") is None
+        if isinstance(memory, InspectableMachineMemory):
+            assert await memory.list_ids() == []
+        await memory.write("subject", {"a": 2}, None)  # a new record, not a stale write
+        assert await memory.read("subject") == {"a": 2}
+
+    async def test_a_record_that_changed_or_is_gone_stays_as_it_is(
+        self, memory: IMachineMemory
+    ) -> None:
+        await memory.write("subject", {"n": 1}, None)
+        assert await memory.delete("subject", {"n": 1.0}) is False  # type: ignore[attr-defined]
+        assert await memory.delete("subject", {"n": 2}) is False  # type: ignore[attr-defined]
+        assert await memory.read("subject") == {"n": 1}
+        assert await memory.delete("other", {"n": 1}) is False  # type: ignore[attr-defined]
+
+    async def test_the_record_a_read_returned_can_be_deleted_by_another_owner(
+        self, memory: IMachineMemory
+    ) -> None:
+        """Locks are left alone: a sweeper deletes what it read, whoever wrote it."""
+        await memory.write("subject", {"n": 1}, None)
+        sweeper = memory.for_owner("sweeper")
+        read = await sweeper.read("subject")
+        assert read is not None
+        assert await sweeper.delete("subject", read) is True  # type: ignore[attr-defined]
+        assert await memory.read("subject") is None
 
 
 WRITERS = 4

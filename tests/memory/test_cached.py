@@ -255,3 +255,11 @@ def test_an_encoded_record_travels_without_its_history_encodings() -> None:
         before.digest,
         None,
     )
+
+
+async def test_delete_goes_to_the_inner_memory_and_forgets_the_record() -> None:
+    inner = CountingMemory()
+    memory = CachedMachineMemory(inner)
+    await memory.write("s", {"n": 1}, None)
+    assert await memory.delete("s", {"n": 1}) is True
+    assert await memory.read("s") is None and inner.reads == 1  # not served from the cache

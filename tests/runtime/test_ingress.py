@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -295,6 +296,40 @@ def test_an_accepted_event_survives_a_killed_process(
         assert status["final"]["data"]["answer"] == "SLOW"
         if victim == "ingress replica":
             assert durable.get("stats").json()["ingress"]["resent"] >= 1
+    finally:
+        runtime.shutdown()
+
+
+def test_an_outcome_kept_for_keep_done_is_deleted_and_a_repeat_is_then_new(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The inbox holds recent events only: the sweep deletes an outcome once it has been kept
+    for keep_done (a second runtime on the same Serve), and its id is then accepted anew."""
+    domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
+    runtime = ArvoRuntime(
+        handlers=domain.handlers,
+        placement=Sharded(),
+        brokers=1,
+        name=f"retention-{uuid.uuid4().hex[:6]}",
+        namespace="arvo-tests",
+        sqlite_path=tmp_path / "memory.sqlite3",
+    )
+    try:
+        port = int(setup.url.rstrip("/").rsplit(":", 1)[1])
+        url = runtime.start_ingress(
+            port=port, route_prefix="/retention", token=TOKEN, recovery_interval=0.2, keep_done=0.5
+        )
+        kept = Setup(runtime, url, setup.ledger)
+        event = increment(7)
+        answered = kept.post(event.to_json(), "application/cloudevents+json", wait=60)
+        assert answered.status_code == 200, answered.text
+        for _ in range(600):
+            if kept.get(f"events/{CLIENT}/{event.id}").status_code == 404:
+                break
+            time.sleep(0.1)
+        assert kept.get(f"events/{CLIENT}/{event.id}").status_code == 404
+        again = kept.post(event.to_json(), "application/cloudevents+json")
+        assert again.json() == {"accepted": [event.id], "duplicates": []}
     finally:
         runtime.shutdown()
 
