@@ -104,8 +104,9 @@ class Inbox:
             entry = await self.memory.read(key)
             if not entry:
                 continue
-            if entry.get("status") == "accepted" and entry["acceptedAt"] <= now - stalled_after:
+            status = entry.get("status")
+            if status == "accepted" and entry["acceptedAt"] <= now - stalled_after:
                 found.append(ArvoEvent.from_dict(entry["event"]))
-            elif delete is not None and entry.get("finishedAt", now) <= now - keep_done:
+            elif status == "done" and delete and entry["finishedAt"] <= now - keep_done:
                 await delete(key, entry)  # False: another sweep was first
         return found

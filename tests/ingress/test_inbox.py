@@ -87,6 +87,9 @@ async def test_a_sweep_deletes_done_entries_past_their_keeping_time(
     assert (await inbox.entry(event(id="running")) or {}).get("status") == "accepted"
     assert await inbox.accept(event(id="early")) is True  # no longer remembered
     assert await inbox.accept(event(id="late")) is False
+    assert await inbox.sweep(stalled_after=3600, keep_done=0) == []  # done ones only
+    assert await inbox.entry(event(id="late")) is None
+    assert (await inbox.entry(event(id="running")) or {}).get("status") == "accepted"
 
 
 def test_keys_cannot_collide_across_sources() -> None:
