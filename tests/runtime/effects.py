@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import ray.cloudpickle
@@ -23,7 +24,8 @@ from arvo_ray.handler import ExecutionResult, IArvoEventHandler, OtelInherit
 
 
 class EffectLedger(SQLiteKeyValueStore):
-    """One row per handler execution: (handler, event id, subject, unix time).
+    """One row per handler execution: (handler, event id, subject, unix time, unix time the
+    event was made).
 
     A SQLite file shared by every process (the number domain's store, with a table of its own).
     """
@@ -31,33 +33,35 @@ class EffectLedger(SQLiteKeyValueStore):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self._connection().execute(
-            "CREATE TABLE IF NOT EXISTS effects "
-            "(handler TEXT NOT NULL, event_id TEXT NOT NULL, subject TEXT NOT NULL, at REAL)"
+            "CREATE TABLE IF NOT EXISTS effects (handler TEXT NOT NULL, event_id TEXT NOT NULL,"
+            " subject TEXT NOT NULL, at REAL, made REAL)"
         )
 
     def record(self, handler: str, event: ArvoEvent) -> None:
+        made = datetime.fromisoformat(event.time).timestamp()
         self._connection().execute(
-            "INSERT INTO effects VALUES (?, ?, ?, ?)",
-            (handler, event.id, event.subject, time.time()),
+            "INSERT INTO effects VALUES (?, ?, ?, ?, ?)",
+            (handler, event.id, event.subject, time.time(), made),
         )
 
-    def rows(self) -> list[tuple[str, str, str, float]]:
+    def rows(self) -> list[tuple[str, str, str, float, float]]:
         return list(self._connection().execute("SELECT * FROM effects ORDER BY at"))
 
     def executions(self, subject: str | None = None) -> Counter[tuple[str, str]]:
         """How often each (handler, event id) ran (for events of ``subject``, if given)."""
         return Counter(
             (handler, event_id)
-            for handler, event_id, of, _ in self.rows()
+            for handler, event_id, of, _, _ in self.rows()
             if subject is None or of == subject
         )
 
-    def doubled(self) -> dict[tuple[str, str], list[float]]:
-        """(handler, event id) that ran more than once, with the times of every run."""
-        times: dict[tuple[str, str], list[float]] = {}
-        for handler, event_id, _, at in self.rows():
-            times.setdefault((handler, event_id), []).append(at)
-        return {key: runs for key, runs in times.items() if len(runs) > 1}
+    def doubled(self) -> dict[tuple[str, str], tuple[float, list[float]]]:
+        """(handler, event id) that ran more than once: when the event was made, and the
+        times of every run."""
+        times: dict[tuple[str, str], tuple[float, list[float]]] = {}
+        for handler, event_id, _, at, made in self.rows():
+            times.setdefault((handler, event_id), (made, []))[1].append(at)
+        return {key: (made, runs) for key, (made, runs) in times.items() if len(runs) > 1}
 
 
 class CountingHandler:
