@@ -573,7 +573,7 @@ def test_every_caller_gets_its_answer_once_under_sigkill(
             assert [lock for lock in asyncio.run(memory.locks()) if not lock["expired"]] == []
         for item, result in zip(items, results, strict=True):
             (record,) = _records(memories[item.runtime], [item.init.subject])
-            assert record is not None
+            assert record is not None, (item.init.type, item.init.dataschema, result.describe())
             if result.final is not None:
                 assert result.final.to_dict() in record["answer"]
 
