@@ -92,6 +92,13 @@ def setup(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         serve.shutdown()
 
 
+def beside(setup: Setup, runtime: ArvoRuntime, route_prefix: str, **options: Any) -> Setup:
+    """``runtime``'s ingress on the same Serve as ``setup``'s, under its own route prefix."""
+    port = int(setup.url.rstrip("/").rsplit(":", 1)[1])
+    url = runtime.start_ingress(port=port, route_prefix=route_prefix, token=TOKEN, **options)
+    return Setup(runtime, url, setup.ledger)
+
+
 def increment(value: int = 1, **fields: Any) -> ArvoEvent:
     factory = create_arvo_event_factory(increment_contract.version("0.0.1"))
     return factory.accepts(source=CLIENT, data={"init": value, "increment": 2}, **fields)
@@ -262,16 +269,8 @@ def test_an_accepted_event_survives_a_killed_process(
         sqlite_path=tmp_path / "memory.sqlite3",
     )
     try:
-        port = int(setup.url.rstrip("/").rsplit(":", 1)[1])
-        url = runtime.start_ingress(
-            port=port,
-            route_prefix="/durable",
-            token=TOKEN,
-            recovery_interval=0.5,
-            recovery_age=1.0,
-        )
-        assert url == setup.url + "durable/"
-        durable = Setup(runtime, url, setup.ledger)
+        durable = beside(setup, runtime, "/durable", recovery_interval=0.5, recovery_age=1.0)
+        assert durable.url == setup.url + "durable/"
         init = lookup_init("slow", source=CLIENT)
         response = durable.post(init.to_json(), "application/cloudevents+json")
         assert response.status_code == 202, response.text
@@ -315,11 +314,7 @@ def test_an_outcome_kept_for_keep_done_is_deleted_and_a_repeat_is_then_new(
         sqlite_path=tmp_path / "memory.sqlite3",
     )
     try:
-        port = int(setup.url.rstrip("/").rsplit(":", 1)[1])
-        url = runtime.start_ingress(
-            port=port, route_prefix="/retention", token=TOKEN, recovery_interval=0.2, keep_done=0.5
-        )
-        kept = Setup(runtime, url, setup.ledger)
+        kept = beside(setup, runtime, "/retention", recovery_interval=0.2, keep_done=0.5)
         event = increment(7)
         answered = kept.post(event.to_json(), "application/cloudevents+json", wait=60)
         assert answered.status_code == 200, answered.text
