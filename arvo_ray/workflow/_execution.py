@@ -357,7 +357,8 @@ class WorkflowHandler(ABC):
         already consumed (``duplicate``: the unacknowledged events of that step again); the
         last two also return the stored ``answer``. A non-violation error in the workflow logic
         persists a terminal failure record and returns ``sys.<source>.error`` events to the
-        instance's initiator.
+        instance's initiator (as the original, even when that write fails; with
+        :attr:`track_outbox` such a failed write raises, so the events leave only once stored).
 
         Raises:
             ExecutionViolation: the subject is not an orchestration subject, or a child
@@ -575,6 +576,14 @@ class WorkflowHandler(ABC):
             committed = True
             _record_commit(self, record, failure)  # metrics
         except Exception as exc:
+            if self.track_outbox:
+                # A runtime hands on only what the record keeps: an error answer sent with no
+                # failure stored would let the redelivered event run the workflow again.
+                raise TransactionViolation(
+                    TransactionViolationCause.WRITE_FAILURE,
+                    f"Error writing the failure record for event (subject={event.subject}): {exc}",
+                    initiating_event=event.to_dict(),
+                ) from exc
             _logger.error(
                 "Could not persist the failure record: %s",
                 exc,

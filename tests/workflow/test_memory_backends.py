@@ -303,6 +303,28 @@ async def test_should_still_report_the_error_when_the_failure_record_cannot_be_w
     assert error.data["errorMessage"] == "Normal error"
 
 
+async def test_with_an_outbox_an_unstored_failure_record_is_a_transient_violation(
+    memory: IMachineMemory,
+) -> None:
+    """Under a runtime (``track_outbox``) the error answer leaves only once the failure is
+    stored: a failed write raises, and the retried event stores it and answers."""
+    faulty = FaultyMemory(fail_on="write", message="disk full")
+    orchestrator = _dumb_orchestrator(faulty)  # type: ignore[arg-type]
+    orchestrator.track_outbox = True
+    init = _dumb_init("normal")
+    with pytest.raises(TransactionViolation) as info:
+        await orchestrator.execute(init)
+    assert info.value.cause == TransactionViolationCause.WRITE_FAILURE
+    assert "failure record" in info.value.message and "disk full" in info.value.message
+
+    orchestrator.memory = memory
+    [error] = (await orchestrator.execute(init)).events
+    assert error.type == "sys.arvo.orc.dumb.error"
+    record = await memory.read(init.subject)
+    assert record is not None and record["executionStatus"] == "failure"
+    assert [item["event"]["id"] for item in record["outbox"]] == [error.id]
+
+
 # -- locks with owners and TTLs --------------------------------------------------------------------
 
 
