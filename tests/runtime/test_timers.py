@@ -212,10 +212,11 @@ def test_a_memory_without_a_timer_store_needs_one_given() -> None:
 
 @pytest.mark.slow
 def test_every_timer_fires_once_while_brokers_hosts_and_the_memory_are_killed(
-    ray_session: None, tmp_path: Path
+    ray_session: None, tmp_path: Path, clock: FileClock
 ) -> None:
-    """2,000 workflows each wait on a timer due within seconds, while broker shards, hosts
-    and the memory actor are SIGKILLed: every workflow completes once, no timer is left."""
+    """2,000 workflows each wait on a timer; broker shards, hosts and the memory actor are
+    SIGKILLed while all 2,000 are pending and then falling due: every workflow completes
+    once, no timer is left."""
     from .test_chaos import Killer
 
     completions = tmp_path / "completions.jsonl"
@@ -226,13 +227,14 @@ def test_every_timer_fires_once_while_brokers_hosts_and_the_memory_are_killed(
         name=f"timer-chaos-{uuid.uuid4().hex[:6]}",
         namespace="arvo-tests",
         sqlite_path=tmp_path / "memory.sqlite3",
-        timers=Timers(poll=0.05),
+        timers=Timers(clock=clock, poll=0.05),
         sinks={CALLER: JsonlSink(completions)},
         recovery_interval=2.0,
         recovery_age=1.0,
     )
     rng = random.Random(7)
-    inits = [sleep_init(rng.uniform(5.0, 15.0)) for _ in range(2000)]
+    # Due in ten minutes: none falls due while they are being set, whatever the machine.
+    inits = [sleep_init(rng.uniform(600.0, 610.0)) for _ in range(2000)]
     killer = Killer(
         [runtime],
         [runtime.memory.actor],
@@ -243,6 +245,7 @@ def test_every_timer_fires_once_while_brokers_hosts_and_the_memory_are_killed(
         runtime.run_many(inits, timeout=300)
         pending = runtime.stats()["timers_pending"]
         killer.start()
+        clock.advance(598)  # they fall due over the next 2-12 s, while the kills go on
         subjects = {init.subject for init in inits}
 
         def completed() -> dict[str, set[str]]:
@@ -264,7 +267,7 @@ def test_every_timer_fires_once_while_brokers_hosts_and_the_memory_are_killed(
         kills = Counter(kind for _, kind in killer.kills)
         assert {"broker", "workflow actor", "memory actor"} <= set(kills), kills
         print(f"timer chaos: {pending} pending when the kills began; kills {dict(kills)}")
-        assert pending > 1000
+        assert pending == 2000
     finally:
         killer.stop.set()
         runtime.shutdown()
