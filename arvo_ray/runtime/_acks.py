@@ -14,7 +14,11 @@ __all__ = ["PendingAcks"]
 
 
 class PendingAcks:
-    """Producer subject → (ids handed on, when the first of them was)."""
+    """Producer subject → (ids handed on, when the first of them was).
+
+    A producer enters at the end with the current time and keeps its place while ids join
+    it, so the entries are in the order of their times: :meth:`due` reads only those due.
+    """
 
     def __init__(self) -> None:
         self._pending: dict[str, tuple[set[str], float]] = {}
@@ -41,8 +45,10 @@ class PendingAcks:
         """Take every producer's ids that have waited at least ``older_than`` seconds."""
         now = time.monotonic()
         due: dict[str, list[str]] = {}
-        for producer, (ids, since) in list(self._pending.items()):
-            if now - since >= older_than:
-                due[producer] = sorted(ids)
-                del self._pending[producer]
+        for producer, (ids, since) in self._pending.items():
+            if now - since < older_than:
+                break
+            due[producer] = sorted(ids)
+        for producer in due:
+            del self._pending[producer]
         return due
