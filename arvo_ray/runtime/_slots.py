@@ -1,9 +1,10 @@
 """``Slots``: a bound on work in flight whose cost does not grow with the queue behind it.
 
-``asyncio.Semaphore.acquire`` asks ``locked()``, which looks through every waiter for one not
-cancelled: with thousands of hops queued behind a broker's bound, each acquire walks them all,
-and a burst costs the square of its size. Here a freed slot goes straight to the first waiter,
-so taking and giving back a slot cost the same however many wait.
+``asyncio.Semaphore`` leaves a woken waiter in its queue until that waiter runs, and each
+release looks past all of them for the next one not yet woken. A batch of results frees many
+slots in one go, so with hops queued behind a broker's bound those releases cost the square of
+the batch. Here a freed slot goes to the first waiter, which leaves the queue with it: a
+release costs the same however many wait.
 """
 
 from __future__ import annotations
