@@ -58,7 +58,6 @@ from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
 from arvo_ray.runtime._recovery import sweep_outboxes
 from arvo_ray.runtime._routing import RoutingTable, broker_name, shard_of
-from arvo_ray.runtime._slots import Slots
 from arvo_ray.telemetry import (
     collect_metrics,
     flush_telemetry,
@@ -167,7 +166,7 @@ class BrokerActor:
             if isinstance(config.placement, Sharded)
             else InstancePlacement(config, config.placement, self.memory, node)
         )
-        self.slots = Slots(config.max_in_flight)
+        self.slots = asyncio.Semaphore(config.max_in_flight)
         self.dead_letters: deque[DeadLetter] = deque(maxlen=config.keep_last)
         self.unrouted: deque[ArvoEvent] = deque(maxlen=config.keep_last)
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)

@@ -21,7 +21,6 @@ import ray
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.runtime._actors import HandlerCall, execute_outcome
 from arvo_ray.runtime._outcome import StepOutcome
-from arvo_ray.runtime._slots import Slots
 from arvo_ray.runtime._spawn import named_actor
 from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
 
@@ -59,7 +58,7 @@ class HandlerExecutorActor:
         self.telemetry = telemetry
         if telemetry is not None:
             install_telemetry(telemetry)
-        self.gate = Slots(max_calls) if max_calls else contextlib.nullcontext()
+        self.gate = asyncio.Semaphore(max_calls) if max_calls else contextlib.nullcontext()
         self.waiting = 0
         self.peak_waiting = 0
         self.calls = 0
