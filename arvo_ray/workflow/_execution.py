@@ -572,23 +572,20 @@ class WorkflowHandler(ABC):
         try:
             # Unlike the original (prev=null), the record read at the start is passed, so a
             # failure record never overwrites a step committed concurrently.
-            await self._commit(event, failure, record, hold)
-            committed = True
-            _record_commit(self, record, failure)  # metrics
-        except Exception as exc:
+            await self._write(event, failure, record, hold)
+        except TransactionViolation as violation:
             if self.track_outbox:
                 # A runtime hands on only what the record keeps: an error answer sent with no
                 # failure stored would let the redelivered event run the workflow again.
-                raise TransactionViolation(
-                    TransactionViolationCause.WRITE_FAILURE,
-                    f"Error writing the failure record for event (subject={event.subject}): {exc}",
-                    initiating_event=event.to_dict(),
-                ) from exc
+                raise
             _logger.error(
                 "Could not persist the failure record: %s",
-                exc,
+                violation.__cause__,
                 extra={"arvo": {"event_id": event.id, "subject": event.subject}},
             )
+        else:
+            committed = True
+            _record_commit(self, record, failure)  # metrics
         record_emittables(step.span, events)
         return ExecutionResult(events=events, committed=committed)
 

@@ -315,7 +315,9 @@ async def test_with_an_outbox_an_unstored_failure_record_is_a_transient_violatio
     with pytest.raises(TransactionViolation) as info:
         await orchestrator.execute(init)
     assert info.value.cause == TransactionViolationCause.WRITE_FAILURE
-    assert "failure record" in info.value.message and "disk full" in info.value.message
+    assert info.value.message.endswith(
+        f"Error writing state for event (subject={init.subject}): disk full"
+    )
 
     orchestrator.memory = memory
     [error] = (await orchestrator.execute(init)).events
