@@ -2,9 +2,15 @@
 
 One SQLite file in WAL mode holds two tables: ``arvo_machine_records`` (id, JSON text, version,
 digest of the canonical JSON, updated_at) and ``arvo_machine_locks`` (id, owner, expires_at).
-Every write is one ``BEGIN IMMEDIATE`` transaction that checks the lock (fencing) and the digest
-(compare-and-set) and then writes, so concurrent writers in any number of processes serialise on
+Every write checks the lock (fencing) and the digest (compare-and-set) and then writes, inside
+a ``BEGIN IMMEDIATE`` transaction, so concurrent writers in any number of processes serialise on
 SQLite's write lock and exactly one wins per version.
+
+Writes and lock acquisitions issued during one turn of the event loop share that transaction
+(a group commit): a host stepping a batch of workflows pays for one ``BEGIN`` and one
+``COMMIT`` (and one set of WAL pages) per batch instead of per step. Each call still succeeds
+or fails on its own, because a call that is refused (stale, fenced, lock taken) is refused
+before it changes anything; only a failure of SQLite itself fails the whole group.
 
 Why the async methods call ``sqlite3`` directly instead of hopping to a thread: each call is a
 single short transaction on a local file (well under a millisecond), and a thread hop would cost
@@ -26,6 +32,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -92,11 +99,42 @@ class _Connections:
             self._local.conn = conn
         return conn
 
+    def group(self, loop: asyncio.AbstractEventLoop) -> tuple[_Group, bool]:
+        """The calling thread's group still open on ``loop``, and whether it is new."""
+        self.get()  # resets the thread-local state after a fork
+        group: _Group | None = getattr(self._local, "group", None)
+        if group is not None and group.loop is loop:
+            return group, False
+        # None, or left behind by a loop that closed before it ran: its callers are gone.
+        group = self._local.group = _Group(loop)
+        return group, True
+
+    def take(self, group: _Group) -> None:
+        """Close ``group`` to newcomers: later calls start the next one."""
+        if getattr(self._local, "group", None) is group:
+            self._local.group = None
+
     def close(self) -> None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None and self._pid == os.getpid():
             conn.close()
+
+
+@dataclass(slots=True)
+class _Call:
+    operation: str
+    id: str
+    work: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass(slots=True)
+class _Group:
+    """Calls issued during one turn of ``loop``, to run in one transaction when it ends."""
+
+    loop: asyncio.AbstractEventLoop
+    calls: list[_Call] = field(default_factory=list)
 
 
 class SQLiteMachineMemory(BaseMachineMemory):
@@ -182,7 +220,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
 
     async def write(self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None) -> None:
         """Store ``data`` if the stored record equals ``prev``; see :class:`IMachineMemory`."""
-        await self._once("write", id, self._write_transaction(id, data, prev, release=False))
+        await self._grouped("write", id, self._compare_and_set(id, data, prev, release=False))
 
     async def write_and_unlock(
         self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None
@@ -191,7 +229,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
         :func:`arvo_ray.memory.write_and_unlock`."""
         held = id in self._held
         try:
-            await self._once("write", id, self._write_transaction(id, data, prev, release=True))
+            await self._grouped("write", id, self._compare_and_set(id, data, prev, release=True))
         except BaseException:
             with contextlib.suppress(Exception):  # the TTL bounds a lock that cannot be released
                 await self.unlock(id)
@@ -199,70 +237,62 @@ class SQLiteMachineMemory(BaseMachineMemory):
         self._held.discard(id)
         return held
 
-    def _write_transaction(
+    def _compare_and_set(
         self, id: str, data: Mapping[str, Any], prev: Mapping[str, Any] | None, *, release: bool
     ) -> Callable[[sqlite3.Connection], None]:
-        """The compare-and-set write as one transaction; with ``release``, it also drops this
-        owner's lock row."""
+        """The fenced compare-and-set write, to run inside a transaction; with ``release``, it
+        also drops this owner's lock row. A refused write raises before changing anything."""
         _json.check_id(id, "write")
         text, new_digest, prev_digest = _json.for_write(id, data, prev)
         expects_lock = id in self._held
 
-        def transaction(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                now = self._clock()
-                lock_row = conn.execute(
-                    "SELECT owner, expires_at FROM arvo_machine_locks WHERE id = ?", (id,)
+        def write(conn: sqlite3.Connection) -> None:
+            now = self._clock()
+            lock_row = conn.execute(
+                "SELECT owner, expires_at FROM arvo_machine_locks WHERE id = ?", (id,)
+            ).fetchone()
+            check_fencing(
+                id,
+                owner=self._owner,
+                expects_lock=expects_lock,
+                holder=None if lock_row is None else lock_row[0],
+                holder_expires_at=None if lock_row is None else lock_row[1],
+                now=now,
+                lock_ttl=self._lock_ttl,
+            )
+            if prev_digest is None:
+                changed = conn.execute(
+                    "INSERT INTO arvo_machine_records (id, data, version, digest, updated_at)"
+                    " VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (id, text, new_digest, now),
+                ).rowcount
+            else:
+                changed = conn.execute(
+                    "UPDATE arvo_machine_records SET data = ?, version = version + 1,"
+                    " digest = ?, updated_at = ? WHERE id = ? AND digest = ?",
+                    (text, new_digest, now, id, prev_digest),
+                ).rowcount
+            if changed != 1:
+                row = conn.execute(
+                    "SELECT version FROM arvo_machine_records WHERE id = ?", (id,)
                 ).fetchone()
-                check_fencing(
+                raise stale_error(
                     id,
-                    owner=self._owner,
-                    expects_lock=expects_lock,
-                    holder=None if lock_row is None else lock_row[0],
-                    holder_expires_at=None if lock_row is None else lock_row[1],
-                    now=now,
-                    lock_ttl=self._lock_ttl,
+                    prev_given=prev is not None,
+                    current_version=None if row is None else row[0],
                 )
-                if prev_digest is None:
-                    changed = conn.execute(
-                        "INSERT INTO arvo_machine_records (id, data, version, digest, updated_at)"
-                        " VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING",
-                        (id, text, new_digest, now),
-                    ).rowcount
-                else:
-                    changed = conn.execute(
-                        "UPDATE arvo_machine_records SET data = ?, version = version + 1,"
-                        " digest = ?, updated_at = ? WHERE id = ? AND digest = ?",
-                        (text, new_digest, now, id, prev_digest),
-                    ).rowcount
-                if changed != 1:
-                    row = conn.execute(
-                        "SELECT version FROM arvo_machine_records WHERE id = ?", (id,)
-                    ).fetchone()
-                    raise stale_error(
-                        id,
-                        prev_given=prev is not None,
-                        current_version=None if row is None else row[0],
-                    )
-                if release:
-                    conn.execute(
-                        "DELETE FROM arvo_machine_locks WHERE id = ? AND owner = ?",
-                        (id, self._owner),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            if release:
+                conn.execute(
+                    "DELETE FROM arvo_machine_locks WHERE id = ? AND owner = ?", (id, self._owner)
+                )
 
-        return transaction
+        return write
 
     async def lock(self, id: str) -> bool:
         """Lock ``id`` for :attr:`lock_ttl` seconds unless any live lock exists (not re-entrant)."""
         _json.check_id(id, "lock")
 
-        acquired = await self._once("lock", id, lambda conn: self._acquire(conn, id))
+        acquired = await self._grouped("lock", id, lambda conn: self._acquire(conn, id))
         if acquired:
             self._held.add(id)
         return acquired
@@ -273,30 +303,22 @@ class SQLiteMachineMemory(BaseMachineMemory):
         _json.check_id(id, "lock")
 
         def acquire_and_read(conn: sqlite3.Connection) -> tuple[bool, str | None]:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                acquired = self._acquire(conn, id)
-                row = None
-                if acquired:
-                    row = conn.execute(
-                        "SELECT data FROM arvo_machine_records WHERE id = ?", (id,)
-                    ).fetchone()
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return acquired, None if row is None else row[0]
+            if not self._acquire(conn, id):
+                return False, None
+            row = conn.execute(
+                "SELECT data FROM arvo_machine_records WHERE id = ?", (id,)
+            ).fetchone()
+            return True, None if row is None else row[0]
 
-        acquired, text = await self._once("lock", id, acquire_and_read)
+        acquired, text = await self._grouped("lock", id, acquire_and_read)
         if not acquired:
             return False, None
         return await self._locked_and_decoded(id, lambda: self._decode(id, text))
 
     def _acquire(self, conn: sqlite3.Connection, id: str) -> bool:
         now = self._clock()
-        # One statement, so atomic without an explicit transaction: insert, or take over a
-        # lapsed lock; a live lock (ours included) leaves the row alone and changes nothing.
+        # Insert, or take over a lapsed lock; a live lock (ours included) leaves the row alone
+        # and changes nothing.
         return (
             conn.execute(
                 "INSERT INTO arvo_machine_locks (id, owner, expires_at) VALUES (?, ?, ?)"
@@ -501,6 +523,62 @@ class SQLiteMachineMemory(BaseMachineMemory):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    async def _grouped(
+        self, operation: str, id: str, work: Callable[[sqlite3.Connection], _T]
+    ) -> _T:
+        """Run ``work`` in the transaction shared by the calls of this turn of the loop."""
+        loop = asyncio.get_running_loop()
+        group, new = self._conns.group(loop)
+        if new:
+            loop.call_soon(self._commit, group)
+        future: asyncio.Future[_T] = loop.create_future()
+        group.calls.append(_Call(operation, id, work, future))
+        return await future
+
+    def _commit(self, group: _Group) -> None:
+        """Run a group's calls in one transaction and settle each call's future.
+
+        A call that raises anything but a SQLite error is refused alone (it raised before
+        changing anything); a SQLite error rolls the whole group back and fails every call.
+        """
+        self._conns.take(group)
+        calls = [call for call in group.calls if not call.future.cancelled()]
+        outcomes: list[tuple[bool, Any]] = []
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = self._conns.get()
+            conn.execute("BEGIN IMMEDIATE")
+            for call in calls:
+                try:
+                    outcomes.append((True, call.work(conn)))
+                except sqlite3.Error:
+                    raise
+                except Exception as refused:
+                    outcomes.append((False, refused))
+            conn.execute("COMMIT")
+        except Exception as exc:
+            if conn is not None and conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            for call in calls:
+                if isinstance(exc, sqlite3.Error):
+                    error: Exception = self._error(
+                        call.operation, call.id, _explain(exc, self._busy_timeout)
+                    )
+                    error.__cause__ = exc
+                else:
+                    error = exc
+                if not call.future.done():
+                    call.future.set_exception(error)
+            return
+        for call, (ok, outcome) in zip(calls, outcomes, strict=True):
+            if call.future.done():
+                continue
+            if ok:
+                call.future.set_result(outcome)
+            else:
+                call.future.set_exception(outcome)
 
     async def _once(
         self, operation: str, id: str | None, call: Callable[[sqlite3.Connection], _T]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import pickle
 import sqlite3
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from arvo_ray.memory import MemoryBackendError, SQLiteMachineMemory
+from arvo_ray.memory import MemoryBackendError, SQLiteMachineMemory, StaleRecordError
 
 from .contract_suite import *  # noqa: F403
 from .contract_suite import MemoryFactory
@@ -146,4 +147,83 @@ class TestSQLiteSharing:
         """The repr shows the path, owner and TTL."""
         memory = SQLiteMachineMemory(tmp_path / "m.db", owner="me", lock_ttl=5)
         assert repr(memory) == f"SQLiteMachineMemory('{tmp_path / 'm.db'}', owner='me', lock_ttl=5)"
+        memory.close()
+
+
+class TestSQLiteGroupCommit:
+    """Writes and locks issued in one turn of the event loop share one transaction."""
+
+    @staticmethod
+    def _statements(memory: SQLiteMachineMemory) -> list[str]:
+        seen: list[str] = []
+        memory._conns.get().set_trace_callback(seen.append)
+        return seen
+
+    async def test_a_batch_of_calls_commits_once(self, tmp_path: Path) -> None:
+        """Ten writes and ten locks gathered at once cost one BEGIN and one COMMIT."""
+        memory = SQLiteMachineMemory(tmp_path / "m.db")
+        seen = self._statements(memory)
+        await asyncio.gather(*(memory.write(f"s{i}", {"n": i}, None) for i in range(10)))
+        await asyncio.gather(*(memory.lock(f"s{i}") for i in range(10)))
+        assert seen.count("BEGIN IMMEDIATE") == 2 and seen.count("COMMIT") == 2
+        assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
+        assert len(await memory.locks()) == 10
+        memory.close()
+
+    async def test_a_refused_call_leaves_the_others_of_its_group(self, tmp_path: Path) -> None:
+        """A stale write and a taken lock fail alone; the rest of the group is stored."""
+        memory = SQLiteMachineMemory(tmp_path / "m.db", owner="me")
+        other = memory.for_owner("other")
+        await memory.write("stale", {"n": 1}, None)
+        assert await other.lock("taken")
+        outcomes = await asyncio.gather(
+            memory.write("stale", {"n": 3}, {"n": 2}),
+            memory.write("fresh", {"n": 1}, None),
+            memory.lock("taken"),
+            memory.lock_and_read("stale"),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], StaleRecordError)
+        assert outcomes[1:] == [None, False, (True, {"n": 1})]
+        assert await memory.read("fresh") == {"n": 1}
+        memory.close()
+
+    async def test_a_sqlite_failure_fails_the_whole_group(self, tmp_path: Path) -> None:
+        """When the transaction cannot start, every call of the group fails and none is done."""
+        memory = SQLiteMachineMemory(tmp_path / "m.db", busy_timeout=0)
+        await memory.write("a", {"n": 1}, None)
+        blocker = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        outcomes = await asyncio.gather(
+            memory.write("a", {"n": 2}, {"n": 1}),
+            memory.lock("b"),
+            return_exceptions=True,
+        )
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert [type(o) for o in outcomes] == [MemoryBackendError, MemoryBackendError]
+        assert [o.operation for o in outcomes if isinstance(o, MemoryBackendError)] == [
+            "write",
+            "lock",
+        ]
+        assert "locked" in str(outcomes[0])
+        assert await memory.read("a") == {"n": 1} and await memory.locks() == []
+        memory.close()
+
+    def test_a_group_left_by_a_closed_loop_does_not_block_the_next(self, tmp_path: Path) -> None:
+        """A loop that stops before its group commits takes the group with it; a later loop
+        on the same thread starts its own."""
+        memory = SQLiteMachineMemory(tmp_path / "m.db")
+        loop = asyncio.new_event_loop()
+        abandoned = loop.create_task(memory.write("left", {"n": 1}, None))
+        loop.stop()
+        loop.run_forever()  # one turn: the write joins a group whose commit never runs
+        abandoned.cancel()
+        loop.close()
+
+        async def later() -> dict[str, object] | None:
+            await asyncio.wait_for(memory.write("next", {"n": 2}, None), timeout=10)
+            return await memory.read("left")
+
+        assert asyncio.run(later()) is None
         memory.close()
