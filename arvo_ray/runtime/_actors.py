@@ -20,6 +20,7 @@ import ray
 from arvo_ray.core import ArvoEvent
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.memory import IMachineMemory
+from arvo_ray.runtime._collector import settle_collector
 from arvo_ray.runtime._host import WorkflowHost
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
@@ -134,6 +135,7 @@ class WorkflowHostActor:
             routed=routed,
         )
         self._ready: asyncio.Task[int] | None = None
+        settle_collector()
 
     async def _started(self) -> None:
         if self._ready is None:

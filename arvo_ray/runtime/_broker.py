@@ -52,6 +52,7 @@ from arvo_ray.memory import MemoryBackendError
 from arvo_ray.runtime._acks import PendingAcks
 from arvo_ray.runtime._answers import AnswerWaiters, answer_key
 from arvo_ray.runtime._chain import ChainRun, Delivery, Remembered, event_identity
+from arvo_ray.runtime._collector import settle_collector
 from arvo_ray.runtime._config import BrokerConfig, Sharded
 from arvo_ray.runtime._handlers import HandlerCalls
 from arvo_ray.runtime._outcome import StepOutcome
@@ -194,6 +195,7 @@ class BrokerActor:
         if self.timers is not None and timers is not None and shard == 0:
             self._firing = TimerFiring(self.timers, self._fire, poll=timers.poll)
             self._spawn(self._firing.run())
+        settle_collector()
 
     def ready(self) -> dict[str, list[str]]:
         return self.routes.topics()

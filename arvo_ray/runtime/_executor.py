@@ -20,6 +20,7 @@ import ray
 
 from arvo_ray.handler import IArvoEventHandler
 from arvo_ray.runtime._actors import HandlerCall, execute_outcome
+from arvo_ray.runtime._collector import settle_collector
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._spawn import named_actor
 from arvo_ray.telemetry import TelemetryConfig, collect_metrics, flush_telemetry, install_telemetry
@@ -62,6 +63,7 @@ class HandlerExecutorActor:
         self.waiting = 0
         self.peak_waiting = 0
         self.calls = 0
+        settle_collector()
 
     async def _call(self, handler: IArvoEventHandler, index: int, call: HandlerCall) -> Any:
         async with self.gate:

@@ -26,6 +26,7 @@ import ray
 
 from arvo_ray.memory import DEFAULT_LOCK_TTL, MemoryBackendError, SQLiteMachineMemory
 from arvo_ray.runtime._batcher import Batcher
+from arvo_ray.runtime._collector import settle_collector
 from arvo_ray.runtime._spawn import named_actor
 from arvo_ray.timers import ITimerStore, PendingTimer, SQLiteTimerStore
 
@@ -63,6 +64,7 @@ class MemoryActor:
         self.memory = SQLiteMachineMemory(path, lock_ttl=lock_ttl)
         self.timers = SQLiteTimerStore(path)  # a table of its own in the same file
         self._views: dict[str, SQLiteMachineMemory] = {}
+        settle_collector()
 
     def _view(self, owner: str) -> SQLiteMachineMemory:
         view = self._views.get(owner)

@@ -7,6 +7,7 @@ answers came back right.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import tempfile
@@ -28,6 +29,7 @@ from arvo_ray.examples.slow_service import (
     lookup_resumable,
 )
 from arvo_ray.runtime import ArvoRuntime, Sharded
+from arvo_ray.runtime._collector import ACTOR_GC_THRESHOLDS
 from arvo_ray.runtime._executor import executor_sender, start_executor
 from arvo_ray.runtime._routing import broker_name, shard_of
 from tests.runtime.effects import UntilFileExists, UntilWaiting
@@ -187,3 +189,37 @@ def test_two_shards_share_the_chains_and_a_killed_shard_loses_nothing(
             time.sleep(1.0)
         assert all(record and not record.get("outbox") for record in records)
         assert _shard_pid(runtime, 1) != killed  # a new incarnation took over its chains
+
+
+def _collector(actor: Any) -> tuple[tuple[int, int, int], int]:
+    settings: tuple[tuple[int, int, int], int] = ray.get(
+        actor.__ray_call__.remote(lambda self: (gc.get_threshold(), gc.get_freeze_count())),
+        timeout=30,
+    )
+    return settings
+
+
+def test_the_runtime_actors_run_with_a_settled_collector(ray_session: None) -> None:
+    """Broker, host, executor and memory actor freeze what they built and collect young
+    objects rarely; the driver's collector is left as it was."""
+    driver = gc.get_threshold()
+    with ArvoRuntime(
+        handlers=[lookup_handler()],
+        workflows=[lookup_resumable()],
+        placement=Sharded(num_hosts=1),
+        namespace="arvo-tests",
+        sqlite_path=Path(tempfile.mkdtemp()) / "memory.sqlite3",
+    ) as runtime:
+        [result] = runtime.run_many([lookup_init("w0")], progress=False, timeout=120)
+        names = [
+            broker_name(runtime.name, 0, 1),
+            *runtime.actor_names(),
+            f"{runtime.name}-handlers-0-0",
+            f"{runtime.name}-memory",
+        ]
+        settings = [_collector(ray.get_actor(n, namespace=runtime.namespace)) for n in names]
+    assert result.final is not None and result.final.data["answer"] == "W0"
+    assert len(names) == 4
+    assert [thresholds for thresholds, _ in settings] == [ACTOR_GC_THRESHOLDS] * 4
+    assert all(frozen > 10_000 for _, frozen in settings), settings
+    assert gc.get_threshold() == driver
