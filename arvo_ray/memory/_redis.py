@@ -7,7 +7,8 @@ Layout, for a machine id ``<id>`` under prefix ``arvo``:
 * ``arvo:lock:{<id>}`` is a string holding the owner token, set with ``SET NX PX`` so Redis
   expires it after the TTL.
 
-The braces are a Redis Cluster hash tag: both keys of one id land in the same slot, which the
+Locks and writes issued during one turn of the event loop go to the server as one pipeline
+(each still succeeds or fails on its own). The braces are a Redis Cluster hash tag: both keys of one id land in the same slot, which the
 write script needs (for any id without ``}``, which includes every base64 subject). A write is ONE Lua script that checks the lock (fencing) and the digest
 (compare-and-set) and then writes, so no other command can slip in between. Unlock is a Lua
 compare-and-delete, so an owner never deletes a lock that lapsed and was taken by another.
@@ -38,7 +39,7 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
     ) from _exc
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from arvo_ray._redis_clients import _Clients, _Lua
+from arvo_ray._redis_clients import Command, _Clients, _Lua
 from arvo_ray.memory import _json
 from arvo_ray.memory._base import (
     DEFAULT_LOCK_TTL,
@@ -262,22 +263,16 @@ class RedisMachineMemory(BaseMachineMemory):
     ) -> bool:
         _json.check_id(id, "write")
         text, new_digest, prev_digest = _json.for_write(id, data, prev)
-        result = await self._once(
-            "write",
-            id,
-            lambda client: _WRITE(
-                client,
-                [self._record_key(id), self._lock_key(id)],
-                [
-                    self._owner,
-                    "1" if id in self._held else "0",
-                    prev_digest or "",
-                    text,
-                    new_digest,
-                    "1" if release else "0",
-                ],
-            ),
-        )
+        keys = [self._record_key(id), self._lock_key(id)]
+        values = [
+            self._owner,
+            "1" if id in self._held else "0",
+            prev_digest or "",
+            text,
+            new_digest,
+            "1" if release else "0",
+        ]
+        result = await self._in_turn("write", id, (_WRITE, (keys, values)))
         status = _text(result[0])
         if status == "ok":
             return int(result[-1]) == 1
@@ -299,8 +294,8 @@ class RedisMachineMemory(BaseMachineMemory):
         """Lock ``id`` for :attr:`lock_ttl` seconds unless any live lock exists (not re-entrant)."""
         _json.check_id(id, "lock")
         key = self._lock_key(id)
-        acquired = await self._once(
-            "lock", id, lambda client: client.set(key, self._owner, nx=True, px=self._ttl_ms)
+        acquired = await self._in_turn(
+            "lock", id, ("SET", (key, self._owner, "NX", "PX", self._ttl_ms))
         )
         if acquired:
             self._held.add(id)
@@ -311,8 +306,8 @@ class RedisMachineMemory(BaseMachineMemory):
         :func:`arvo_ray.memory.lock_and_read`."""
         _json.check_id(id, "lock")
         keys = [self._lock_key(id), self._record_key(id)]
-        acquired, raw = await self._once(
-            "lock", id, lambda client: _LOCK_AND_READ(client, keys, [self._owner, self._ttl_ms])
+        acquired, raw = await self._in_turn(
+            "lock", id, (_LOCK_AND_READ, (keys, [self._owner, self._ttl_ms]))
         )
         if not int(acquired):
             return False, None
@@ -435,6 +430,15 @@ class RedisMachineMemory(BaseMachineMemory):
     ) -> _T:
         try:
             return await call(self._clients.get())
+        except RedisError as exc:
+            raise self._error(operation, id, _explain(exc)) from exc
+        except OSError as exc:
+            raise self._error(operation, id, _explain(exc)) from exc
+
+    async def _in_turn(self, operation: str, id: str, command: Command) -> Any:
+        """``command`` in the pipeline of this turn of the loop (see ``_Clients.in_turn``)."""
+        try:
+            return await self._clients.in_turn(command)
         except RedisError as exc:
             raise self._error(operation, id, _explain(exc)) from exc
         except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import uuid
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     require_or_skip("the 'redis' package is not installed: pip install 'arvo-ray[redis]'")
 
-from arvo_ray.memory import MemoryBackendError
+from arvo_ray.memory import MemoryBackendError, StaleRecordError
 
 
 @pytest.fixture
@@ -155,6 +156,82 @@ class TestConnectionPool:
             RedisMachineMemory("redis://localhost", pool_timeout=0)
         with pytest.raises(TypeError, match="max_connections"):
             RedisMachineMemory("redis://localhost", max_connections=2.5)  # type: ignore[arg-type]
+
+
+class TestPipelinedTurns:
+    """Locks and writes issued in one turn of the event loop travel as one pipeline."""
+
+    @staticmethod
+    def _count_pipelines(memory: RedisMachineMemory) -> list[int]:
+        client = memory._clients.get()
+        made: list[int] = []
+        pipeline = client.pipeline
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            made.append(1)
+            return pipeline(*args, **kwargs)
+
+        client.pipeline = counted  # type: ignore[method-assign]
+        return made
+
+    async def test_a_batch_of_calls_is_one_pipeline(self, redis_url: str) -> None:
+        """Ten writes gathered at once are one pipeline; so are ten locks and reads."""
+        memory = RedisMachineMemory(redis_url, prefix=f"t-{uuid.uuid4().hex}")
+        made = self._count_pipelines(memory)
+        await asyncio.gather(*(memory.write(f"s{i}", {"n": i}, None) for i in range(10)))
+        acquired = await asyncio.gather(*(memory.lock_and_read(f"s{i}") for i in range(10)))
+        assert len(made) == 2
+        assert acquired == [(True, {"n": i}) for i in range(10)]
+        assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
+        await memory.aclose()
+
+    async def test_a_refused_call_leaves_the_others_of_its_pipeline(self, redis_url: str) -> None:
+        """A stale write and a taken lock fail alone; the rest of the pipeline is stored."""
+        memory = RedisMachineMemory(redis_url, prefix=f"t-{uuid.uuid4().hex}", owner="me")
+        other = memory.for_owner("other")
+        await memory.write("stale", {"n": 1}, None)
+        assert await other.lock("taken")
+        outcomes = await asyncio.gather(
+            memory.write("stale", {"n": 3}, {"n": 2}),
+            memory.write("fresh", {"n": 1}, None),
+            memory.lock("taken"),
+            memory.lock_and_read("stale"),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], StaleRecordError)
+        assert outcomes[1:] == [None, False, (True, {"n": 1})]
+        assert await memory.read("fresh") == {"n": 1}
+        await memory.aclose()
+
+    async def test_scripts_the_server_lost_are_sent_again_in_a_pipeline(
+        self, redis_url: str
+    ) -> None:
+        """After SCRIPT FLUSH, every script of a pipeline is re-sent in full and runs once."""
+        memory = RedisMachineMemory(redis_url, prefix=f"t-{uuid.uuid4().hex}")
+        client = aioredis.Redis.from_url(redis_url)
+        await client.script_flush()
+        await asyncio.gather(*(memory.write(f"s{i}", {"n": i}, None) for i in range(5)))
+        await client.script_flush()
+        await asyncio.gather(*(memory.write(f"s{i}", {"n": -i}, {"n": i}) for i in range(5)))
+        for i in range(5):
+            meta = await memory.read_meta(f"s{i}")
+            assert meta is not None and meta["version"] == 2
+            assert await memory.read(f"s{i}") == {"n": -i}
+        await client.aclose()
+        await memory.aclose()
+
+    async def test_a_refused_connection_fails_every_call_of_the_pipeline(self) -> None:
+        """Each call of a pipeline that could not be sent raises its own backend error."""
+        memory = RedisMachineMemory(f"redis://127.0.0.1:{free_port()}/0", prefix="nobody")
+        outcomes = await asyncio.gather(
+            memory.write("a", {"n": 1}, None), memory.lock("b"), return_exceptions=True
+        )
+        assert [type(o) for o in outcomes] == [MemoryBackendError, MemoryBackendError]
+        assert [(o.operation, o.id) for o in outcomes if isinstance(o, MemoryBackendError)] == [
+            ("write", "a"),
+            ("lock", "b"),
+        ]
+        await memory.aclose()
 
 
 class TestMissingRedis:
