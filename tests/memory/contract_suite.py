@@ -796,6 +796,26 @@ class TestConcurrency:
         _assert_every_increment_landed_once(await memory.read("counter"))
         await _assert_one_version_per_write(memory)
 
+    async def test_calls_issued_together_succeed_or_fail_each_on_its_own(
+        self, memory: IMachineMemory
+    ) -> None:
+        """Gathered at once (one transaction or pipeline where the backend groups them), a
+        stale write and a taken lock fail alone; the other calls take effect."""
+        other = memory.for_owner("other")
+        await memory.write("stale", {"n": 1}, None)
+        assert await other.lock("taken")
+        outcomes = await asyncio.gather(
+            memory.write("stale", {"n": 3}, {"n": 2}),
+            memory.write("fresh", {"n": 1}, None),
+            memory.lock("taken"),
+            lock_and_read(memory, "stale"),
+            return_exceptions=True,
+        )
+        assert isinstance(outcomes[0], StaleRecordError)
+        assert outcomes[1:] == [None, False, (True, {"n": 1})]
+        assert await memory.read("fresh") == {"n": 1}
+        assert await memory.read("stale") == {"n": 1}
+
     async def test_cas_writers_in_threads(self, memory: IMachineMemory) -> None:
         """Threads, each with its own event loop, race on one record without losing a write."""
         await memory.write("counter", {"counter": 0, "items": []}, None)

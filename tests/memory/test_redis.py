@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     require_or_skip("the 'redis' package is not installed: pip install 'arvo-ray[redis]'")
 
-from arvo_ray.memory import MemoryBackendError, StaleRecordError
+from arvo_ray.memory import MemoryBackendError
 
 
 @pytest.fixture
@@ -183,24 +183,6 @@ class TestPipelinedTurns:
         assert len(made) == 2
         assert acquired == [(True, {"n": i}) for i in range(10)]
         assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
-        await memory.aclose()
-
-    async def test_a_refused_call_leaves_the_others_of_its_pipeline(self, redis_url: str) -> None:
-        """A stale write and a taken lock fail alone; the rest of the pipeline is stored."""
-        memory = RedisMachineMemory(redis_url, prefix=f"t-{uuid.uuid4().hex}", owner="me")
-        other = memory.for_owner("other")
-        await memory.write("stale", {"n": 1}, None)
-        assert await other.lock("taken")
-        outcomes = await asyncio.gather(
-            memory.write("stale", {"n": 3}, {"n": 2}),
-            memory.write("fresh", {"n": 1}, None),
-            memory.lock("taken"),
-            memory.lock_and_read("stale"),
-            return_exceptions=True,
-        )
-        assert isinstance(outcomes[0], StaleRecordError)
-        assert outcomes[1:] == [None, False, (True, {"n": 1})]
-        assert await memory.read("fresh") == {"n": 1}
         await memory.aclose()
 
     async def test_scripts_the_server_lost_are_sent_again_in_a_pipeline(

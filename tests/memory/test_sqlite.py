@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from arvo_ray.memory import MemoryBackendError, SQLiteMachineMemory, StaleRecordError
+from arvo_ray.memory import MemoryBackendError, SQLiteMachineMemory
 
 from .contract_suite import *  # noqa: F403
 from .contract_suite import MemoryFactory
@@ -168,24 +168,6 @@ class TestSQLiteGroupCommit:
         assert seen.count("BEGIN IMMEDIATE") == 2 and seen.count("COMMIT") == 2
         assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
         assert len(await memory.locks()) == 10
-        memory.close()
-
-    async def test_a_refused_call_leaves_the_others_of_its_group(self, tmp_path: Path) -> None:
-        """A stale write and a taken lock fail alone; the rest of the group is stored."""
-        memory = SQLiteMachineMemory(tmp_path / "m.db", owner="me")
-        other = memory.for_owner("other")
-        await memory.write("stale", {"n": 1}, None)
-        assert await other.lock("taken")
-        outcomes = await asyncio.gather(
-            memory.write("stale", {"n": 3}, {"n": 2}),
-            memory.write("fresh", {"n": 1}, None),
-            memory.lock("taken"),
-            memory.lock_and_read("stale"),
-            return_exceptions=True,
-        )
-        assert isinstance(outcomes[0], StaleRecordError)
-        assert outcomes[1:] == [None, False, (True, {"n": 1})]
-        assert await memory.read("fresh") == {"n": 1}
         memory.close()
 
     async def test_a_sqlite_failure_fails_the_whole_group(self, tmp_path: Path) -> None:
