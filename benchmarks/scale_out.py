@@ -92,10 +92,13 @@ def _all_processes() -> dict[int, str]:
 def cpu_profile(runtime: ArvoRuntime, count: int, offset: int) -> dict[str, Any]:
     """CPU seconds of every Ray process (and redis-server) over one run, by role and by actor."""
     processes = {**ray_processes(), **_redis_pids()}
+    before = runtime.stats()
     start = cpu_seconds(list(processes))
     hops, elapsed = run_workflows(runtime, count, offset)
     processes = {**processes, **ray_processes(), **_redis_pids()}  # new task workers too
     end = cpu_seconds(list(processes))
+    after = runtime.stats()
+    calls = {key: after[key] - before[key] for key in _CALLS}
     by_role: dict[str, float] = defaultdict(float)
     by_actor: dict[int, tuple[str, float]] = {}
     for pid, used in end.items():
@@ -104,7 +107,17 @@ def cpu_profile(runtime: ArvoRuntime, count: int, offset: int) -> dict[str, Any]
         by_role[name] += spent
         if name in ACTORS:
             by_actor[pid] = (name, spent)
-    return {"hops": hops, "seconds": elapsed, "roles": dict(by_role), "actors": by_actor}
+    return {
+        "hops": hops,
+        "seconds": elapsed,
+        "roles": dict(by_role),
+        "actors": by_actor,
+        "calls": calls,
+    }
+
+
+# Events and the calls that carried them: how full the batches were.
+_CALLS = ("workflow_events", "host_batches", "handler_events", "handler_batches")
 
 
 def print_profile(label: str, profile: dict[str, Any]) -> float:
@@ -120,6 +133,12 @@ def print_profile(label: str, profile: dict[str, Any]) -> float:
         count = sum(1 for actor, _ in profile["actors"].values() if actor == name)
         shown = f"{name} ({count})" if count else name
         print(f"  {shown:<28} {ms:8.3f} CPU-ms/hop  {ms / sum(per_hop.values()):5.0%}")
+    calls = profile["calls"]
+    print(
+        f"  events per call: {calls['workflow_events'] / max(1, calls['host_batches']):.1f} per "
+        f"host call, {calls['handler_events'] / max(1, calls['handler_batches']):.1f} per handler "
+        "batch"
+    )
     print(
         f"  busiest single actor: {busiest_name}, {busiest_ms:.3f} CPU-ms/hop -> structural "
         f"ceiling {1000 / busiest_ms:,.0f} hops/s"
