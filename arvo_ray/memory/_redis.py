@@ -7,7 +7,7 @@ Layout, for a machine id ``<id>`` under prefix ``arvo``:
 * ``arvo:lock:{<id>}`` is a string holding the owner token, set with ``SET NX PX`` so Redis
   expires it after the TTL.
 
-Locks and writes issued during one turn of the event loop go to the server as one pipeline
+Locks, writes and unlocks issued during one turn of the event loop go to the server as one pipeline
 (each still succeeds or fails on its own). The braces are a Redis Cluster hash tag: both keys of one id land in the same slot, which the
 write script needs (for any id without ``}``, which includes every base64 subject). A write is ONE Lua script that checks the lock (fencing) and the digest
 (compare-and-set) and then writes, so no other command can slip in between. Unlock is a Lua
@@ -318,9 +318,8 @@ class RedisMachineMemory(BaseMachineMemory):
         _json.check_id(id, "unlock")
         self._held.discard(id)
         key = self._lock_key(id)
-        released = await self._retrying(
-            "unlock", id, lambda client: _UNLOCK(client, [key], [self._owner])
-        )
+        command: Command = (_UNLOCK, ([key], [self._owner]))
+        released = await self._retrying("unlock", id, lambda _: self._clients.in_turn(command))
         return int(released) == 1
 
     # -- inspection ------------------------------------------------------------------------

@@ -175,13 +175,16 @@ class TestPipelinedTurns:
         return made
 
     async def test_a_batch_of_calls_is_one_pipeline(self, redis_url: str) -> None:
-        """Ten writes gathered at once are one pipeline; so are ten locks and reads."""
+        """Ten writes gathered at once are one pipeline; so are ten locks and reads, and ten
+        unlocks."""
         memory = RedisMachineMemory(redis_url, prefix=f"t-{uuid.uuid4().hex}")
         made = self._count_pipelines(memory)
         await asyncio.gather(*(memory.write(f"s{i}", {"n": i}, None) for i in range(10)))
         acquired = await asyncio.gather(*(memory.lock_and_read(f"s{i}") for i in range(10)))
-        assert len(made) == 2
+        released = await asyncio.gather(*(memory.unlock(f"s{i}") for i in range(10)))
+        assert len(made) == 3
         assert acquired == [(True, {"n": i}) for i in range(10)]
+        assert released == [True] * 10 and await memory.locks() == []
         assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
         await memory.aclose()
 
