@@ -34,6 +34,14 @@ def ray_processes() -> dict[int, str]:
     return found
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(all, idle) clock ticks of the whole machine so far, from ``/proc/stat``: the CPU the
+    per-process figures miss (the kernel's network work, processes that came and went)."""
+    with open("/proc/stat") as handle:
+        fields = [int(field) for field in handle.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]
+
+
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User + system CPU seconds each process has used so far (gone processes are left out)."""
     used: dict[int, float] = {}

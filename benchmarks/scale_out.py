@@ -36,7 +36,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray
 from memory import redis_server  # benchmarks/memory.py
-from procs import cpu_seconds, ray_processes, role  # benchmarks/procs.py
+from procs import cpu_seconds, machine_ticks, ray_processes, role  # benchmarks/procs.py
 from ray_runtime import baseline, init_events  # benchmarks/ray_runtime.py
 
 from arvo_ray.examples.number_domain import SQLiteKeyValueStore, build_number_domain
@@ -94,9 +94,12 @@ def cpu_profile(runtime: ArvoRuntime, count: int, offset: int) -> dict[str, Any]
     processes = {**ray_processes(), **_redis_pids()}
     before = runtime.stats()
     start = cpu_seconds(list(processes))
+    ticks, idle = machine_ticks()
     hops, elapsed = run_workflows(runtime, count, offset)
     processes = {**processes, **ray_processes(), **_redis_pids()}  # new task workers too
     end = cpu_seconds(list(processes))
+    ticks_after, idle_after = machine_ticks()
+    busy = 1 - (idle_after - idle) / max(1, ticks_after - ticks)
     after = runtime.stats()
     calls = {key: after[key] - before[key] for key in _CALLS}
     by_role: dict[str, float] = defaultdict(float)
@@ -113,6 +116,7 @@ def cpu_profile(runtime: ArvoRuntime, count: int, offset: int) -> dict[str, Any]
         "roles": dict(by_role),
         "actors": by_actor,
         "calls": calls,
+        "machine_busy": busy,
     }
 
 
@@ -127,7 +131,8 @@ def print_profile(label: str, profile: dict[str, Any]) -> float:
     busiest_ms = 1000 * busiest / hops
     print(
         f"\n{label}: {hops:,} hops in {profile['seconds']:.1f} s = {hops / profile['seconds']:,.0f}"
-        f" hops/s; total {sum(per_hop.values()):.3f} CPU-ms/hop"
+        f" hops/s; total {sum(per_hop.values()):.3f} CPU-ms/hop; the machine's CPUs "
+        f"{profile['machine_busy']:.0%} busy"
     )
     for name, ms in sorted(per_hop.items(), key=lambda item: -item[1]):
         count = sum(1 for actor, _ in profile["actors"].values() if actor == name)
