@@ -6,11 +6,11 @@ Every write checks the lock (fencing) and the digest (compare-and-set) and then 
 a ``BEGIN IMMEDIATE`` transaction, so concurrent writers in any number of processes serialise on
 SQLite's write lock and exactly one wins per version.
 
-Writes and lock acquisitions issued during one turn of the event loop share that transaction
-(a group commit): a host stepping a batch of workflows pays for one ``BEGIN`` and one
-``COMMIT`` (and one set of WAL pages) per batch instead of per step. Each call still succeeds
-or fails on its own, because a call that is refused (stale, fenced, lock taken) is refused
-before it changes anything; only a failure of SQLite itself fails the whole group.
+Writes, lock acquisitions and unlocks issued during one turn of the event loop share that
+transaction (a group commit): a host stepping a batch of workflows pays for one ``BEGIN`` and
+one ``COMMIT`` (and one set of WAL pages) per batch instead of per step. Each call still
+succeeds or fails on its own, because a call that is refused (stale, fenced, lock taken) is
+refused before it changes anything; only a failure of SQLite itself fails the whole group.
 
 Why the async methods call ``sqlite3`` directly instead of hopping to a thread: each call is a
 single short transaction on a local file (well under a millisecond), and a thread hop would cost
@@ -353,7 +353,17 @@ class SQLiteMachineMemory(BaseMachineMemory):
                 )
             return released == 1
 
-        return await self._retrying("unlock", id, release)
+        for delay in (*_READ_BACKOFF, None):
+            try:
+                return await self._grouped("unlock", id, release)
+            except MemoryBackendError as exc:
+                busy = isinstance(exc.__cause__, sqlite3.OperationalError) and _is_transient(
+                    exc.__cause__
+                )
+                if delay is None or not busy:
+                    raise
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- inspection ------------------------------------------------------------------------
 

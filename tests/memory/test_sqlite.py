@@ -160,14 +160,17 @@ class TestSQLiteGroupCommit:
         return seen
 
     async def test_a_batch_of_calls_commits_once(self, tmp_path: Path) -> None:
-        """Ten writes and ten locks gathered at once cost one BEGIN and one COMMIT."""
+        """Ten writes, ten locks and ten unlocks gathered at once cost one BEGIN and one
+        COMMIT each."""
         memory = SQLiteMachineMemory(tmp_path / "m.db")
         seen = self._statements(memory)
         await asyncio.gather(*(memory.write(f"s{i}", {"n": i}, None) for i in range(10)))
         await asyncio.gather(*(memory.lock(f"s{i}") for i in range(10)))
-        assert seen.count("BEGIN IMMEDIATE") == 2 and seen.count("COMMIT") == 2
-        assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
         assert len(await memory.locks()) == 10
+        assert await asyncio.gather(*(memory.unlock(f"s{i}") for i in range(10))) == [True] * 10
+        assert seen.count("BEGIN IMMEDIATE") == 3 and seen.count("COMMIT") == 3
+        assert [await memory.read(f"s{i}") for i in range(10)] == [{"n": i} for i in range(10)]
+        assert await memory.locks() == []
         memory.close()
 
     async def test_a_sqlite_failure_fails_the_whole_group(self, tmp_path: Path) -> None:
@@ -190,6 +193,18 @@ class TestSQLiteGroupCommit:
         ]
         assert "locked" in str(outcomes[0])
         assert await memory.read("a") == {"n": 1} and await memory.locks() == []
+        memory.close()
+
+    async def test_an_unlock_waits_out_a_busy_file(self, tmp_path: Path) -> None:
+        """An unlock that finds the file's write lock taken is tried again, not failed."""
+        memory = SQLiteMachineMemory(tmp_path / "m.db", busy_timeout=0)
+        assert await memory.lock("s")
+        blocker = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.02, blocker.execute, "ROLLBACK")
+        assert await memory.unlock("s") is True
+        blocker.close()
+        assert await memory.locks() == []
         memory.close()
 
     def test_a_group_left_by_a_closed_loop_does_not_block_the_next(self, tmp_path: Path) -> None:
