@@ -7,11 +7,13 @@ Layout, for a machine id ``<id>`` under prefix ``arvo``:
 * ``arvo:lock:{<id>}`` is a string holding the owner token, set with ``SET NX PX`` so Redis
   expires it after the TTL.
 
-Locks, writes and unlocks issued during one turn of the event loop go to the server as one pipeline
-(each still succeeds or fails on its own). The braces are a Redis Cluster hash tag: both keys of one id land in the same slot, which the
-write script needs (for any id without ``}``, which includes every base64 subject). A write is ONE Lua script that checks the lock (fencing) and the digest
-(compare-and-set) and then writes, so no other command can slip in between. Unlock is a Lua
-compare-and-delete, so an owner never deletes a lock that lapsed and was taken by another.
+The braces are a Redis Cluster hash tag: both keys of one id land in the same slot, which the
+write script needs (for any id without ``}``, which includes every base64 subject). A write is
+ONE Lua script that checks the lock (fencing) and the digest (compare-and-set) and then writes,
+so no other command can slip in between. Unlock is a Lua compare-and-delete, so an owner never
+deletes a lock that lapsed and was taken by another. Locks, writes and unlocks issued during
+one turn of the event loop go to the server as one pipeline (each still succeeds or fails on
+its own).
 
 A redis-py asyncio client belongs to the event loop it was first used on, so the backend keeps
 one client per running loop (threads with their own loops, a fresh loop per ``asyncio.run``)

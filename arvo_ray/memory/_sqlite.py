@@ -554,6 +554,8 @@ class SQLiteMachineMemory(BaseMachineMemory):
         """
         self._conns.take(group)
         calls = [call for call in group.calls if not call.future.cancelled()]
+        if not calls:
+            return
         outcomes: list[tuple[bool, Any]] = []
         conn: sqlite3.Connection | None = None
         try:
