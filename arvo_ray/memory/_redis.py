@@ -274,7 +274,8 @@ class RedisMachineMemory(BaseMachineMemory):
             new_digest,
             "1" if release else "0",
         ]
-        result = await self._in_turn("write", id, (_WRITE, (keys, values)))
+        command: Command = (_WRITE, (keys, values))
+        result = await self._once("write", id, lambda _: self._clients.in_turn(command))
         status = _text(result[0])
         if status == "ok":
             return int(result[-1]) == 1
@@ -296,9 +297,8 @@ class RedisMachineMemory(BaseMachineMemory):
         """Lock ``id`` for :attr:`lock_ttl` seconds unless any live lock exists (not re-entrant)."""
         _json.check_id(id, "lock")
         key = self._lock_key(id)
-        acquired = await self._in_turn(
-            "lock", id, ("SET", (key, self._owner, "NX", "PX", self._ttl_ms))
-        )
+        command: Command = ("SET", (key, self._owner, "NX", "PX", self._ttl_ms))
+        acquired = await self._once("lock", id, lambda _: self._clients.in_turn(command))
         if acquired:
             self._held.add(id)
         return bool(acquired)
@@ -308,9 +308,8 @@ class RedisMachineMemory(BaseMachineMemory):
         :func:`arvo_ray.memory.lock_and_read`."""
         _json.check_id(id, "lock")
         keys = [self._lock_key(id), self._record_key(id)]
-        acquired, raw = await self._in_turn(
-            "lock", id, (_LOCK_AND_READ, (keys, [self._owner, self._ttl_ms]))
-        )
+        command: Command = (_LOCK_AND_READ, (keys, [self._owner, self._ttl_ms]))
+        acquired, raw = await self._once("lock", id, lambda _: self._clients.in_turn(command))
         if not int(acquired):
             return False, None
         return await self._locked_and_decoded(id, lambda: self._decode(id, raw))
@@ -431,15 +430,6 @@ class RedisMachineMemory(BaseMachineMemory):
     ) -> _T:
         try:
             return await call(self._clients.get())
-        except RedisError as exc:
-            raise self._error(operation, id, _explain(exc)) from exc
-        except OSError as exc:
-            raise self._error(operation, id, _explain(exc)) from exc
-
-    async def _in_turn(self, operation: str, id: str, command: Command) -> Any:
-        """``command`` in the pipeline of this turn of the loop (see ``_Clients.in_turn``)."""
-        try:
-            return await self._clients.in_turn(command)
         except RedisError as exc:
             raise self._error(operation, id, _explain(exc)) from exc
         except OSError as exc:

@@ -124,7 +124,7 @@ class _Connections:
 @dataclass(slots=True)
 class _Call:
     operation: str
-    id: str
+    id: str | None
     work: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
 
@@ -353,17 +353,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
                 )
             return released == 1
 
-        for delay in (*_READ_BACKOFF, None):
-            try:
-                return await self._grouped("unlock", id, release)
-            except MemoryBackendError as exc:
-                busy = isinstance(exc.__cause__, sqlite3.OperationalError) and _is_transient(
-                    exc.__cause__
-                )
-                if delay is None or not busy:
-                    raise
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._retrying("unlock", id, release, grouped=True)
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -535,7 +525,7 @@ class SQLiteMachineMemory(BaseMachineMemory):
             raise
 
     async def _grouped(
-        self, operation: str, id: str, work: Callable[[sqlite3.Connection], _T]
+        self, operation: str, id: str | None, work: Callable[[sqlite3.Connection], _T]
     ) -> _T:
         """Run ``work`` in the transaction shared by the calls of this turn of the loop."""
         loop = asyncio.get_running_loop()
@@ -601,16 +591,26 @@ class SQLiteMachineMemory(BaseMachineMemory):
             raise self._error(operation, id, _explain(exc, self._busy_timeout)) from exc
 
     async def _retrying(
-        self, operation: str, id: str | None, call: Callable[[sqlite3.Connection], _T]
+        self,
+        operation: str,
+        id: str | None,
+        call: Callable[[sqlite3.Connection], _T],
+        *,
+        grouped: bool = False,
     ) -> _T:
+        """``_once`` (or ``_grouped``), tried again while another process holds the file's
+        write lock."""
         for delay in (*_READ_BACKOFF, None):
             try:
-                return call(self._conns.get())
-            except sqlite3.OperationalError as exc:
-                if delay is None or not _is_transient(exc):
-                    raise self._error(operation, id, _explain(exc, self._busy_timeout)) from exc
-            except sqlite3.Error as exc:
-                raise self._error(operation, id, _explain(exc, self._busy_timeout)) from exc
+                if grouped:
+                    return await self._grouped(operation, id, call)
+                return await self._once(operation, id, call)
+            except MemoryBackendError as exc:
+                busy = isinstance(exc.__cause__, sqlite3.OperationalError) and _is_transient(
+                    exc.__cause__
+                )
+                if delay is None or not busy:
+                    raise
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
