@@ -2,6 +2,7 @@
 
     python benchmarks/scale_out.py                     # cluster: k = 1, 2, 4; then one node
     python benchmarks/scale_out.py --workflows 600 --brokers 1 2    # smaller
+    python benchmarks/scale_out.py --cluster --address auto --redis-url redis://...  # real nodes
 
 **Cluster.** Starts the local multi-node cluster of ``cluster/local_cluster.sh`` (a head and
 two 1-CPU worker nodes on this machine) and runs increment orchestrations (6 event hops each)
@@ -11,6 +12,13 @@ for many nodes: no actor serves it) once per broker count k. For every Ray proce
 redis-server) it reads the CPU time from ``/proc`` before and after, and prints CPU-ms per hop
 by role, the busiest single actor's CPU-ms per hop, and the **structural ceiling** 1000 / that
 figure in hops/s: what the busiest single actor allows, however many nodes do the rest.
+
+**A real cluster.** ``--address`` runs the same on a running cluster instead (``arvo_ray``
+installed on every node; the driver on the head node, where the default memory's file is),
+with ``--redis-url`` a Redis every node reaches for the k sweep. A probe actor on every node
+reads that node's ``/proc``, so every process of the cluster is counted, wherever it runs:
+
+    python benchmarks/scale_out.py --cluster --address auto --redis-url redis://10.0.0.5:6379
 
 **One node.** A local Ray of 2 CPUs with default settings (one broker, sharded placement):
 total CPU-ms per hop, and event hops/s alternating with the raw-Ray baseline of
@@ -22,12 +30,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +47,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 import ray
 from memory import redis_server  # benchmarks/memory.py
-from procs import cpu_seconds, machine_ticks, ray_processes, role  # benchmarks/procs.py
+from procs import role  # benchmarks/procs.py
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray_runtime import baseline, init_events  # benchmarks/ray_runtime.py
 
 from arvo_ray.examples.number_domain import SQLiteKeyValueStore, build_number_domain
@@ -48,8 +60,12 @@ ACTORS = ("BrokerActor", "WorkflowHostActor", "MemoryActor", "HandlerExecutorAct
 WORKERS = [{"resources": {"worker_a": 1}}, {"resources": {"worker_b": 1}}]
 
 
-def domain_runtime(folder: Path, name: str, **options: Any) -> ArvoRuntime:
-    store = SQLiteKeyValueStore(str(folder / "values.sqlite3"))
+def domain_runtime(folder: Path, name: str, *, files: bool = True, **options: Any) -> ArvoRuntime:
+    """The number domain's runtime; its handlers' values in a SQLite file on this machine, or
+    (``files=False``, for nodes on other machines) in each handler's own copy."""
+    store: MutableMapping[str, float] = (
+        SQLiteKeyValueStore(str(folder / "values.sqlite3")) if files else {}
+    )
     for i in range(50):
         store[f"key-{i}"] = 1
     domain = build_number_domain(store=store)
@@ -74,49 +90,98 @@ def run_workflows(runtime: ArvoRuntime, count: int, offset: int) -> tuple[int, f
     return runtime.stats()["events_routed"] - before, elapsed
 
 
-def _redis_pids() -> dict[int, str]:
-    return {pid: "redis-server" for pid, line in _all_processes().items() if "redis-server" in line}
+def node_probes() -> list[Any]:
+    """One actor on every alive node that reads there every Ray process's, redis-server's and
+    this driver's CPU seconds and the machine's clock ticks (``/proc``): a remote node's
+    processes are seen only on it. An actor of its own, so it never shares a process with a
+    handler task; its class is defined in here so Ray ships its code (the benchmarks are not
+    installed on the nodes)."""
+
+    class NodeProbe:
+        def read(
+            self, driver: tuple[str, int]
+        ) -> tuple[str, dict[int, tuple[str, float]], tuple[int, int]]:
+            import os
+            import socket
+
+            ticks, host = os.sysconf("SC_CLK_TCK"), socket.gethostname()
+            found: dict[int, tuple[str, float]] = {}
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                        line = handle.read().replace(b"\0", b" ").decode(errors="replace")
+                    if line.startswith("ray::NodeProbe"):
+                        continue
+                    if (
+                        "ray" not in line
+                        and "redis-server" not in line
+                        and (host, int(pid)) != driver
+                    ):
+                        continue
+                    with open(f"/proc/{pid}/stat") as handle:
+                        fields = handle.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                found[int(pid)] = (line, (int(fields[11]) + int(fields[12])) / ticks)
+            with open("/proc/stat") as handle:
+                cpu = [int(field) for field in handle.readline().split()[1:]]
+            return host, found, (sum(cpu), cpu[3] + cpu[4])
+
+    actor = ray.remote(num_cpus=0)(NodeProbe)
+    nodes = [n["NodeID"] for n in ray.nodes() if n["Alive"]]  # type: ignore[no-untyped-call]
+    return [
+        actor.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote()
+        for node in nodes
+    ]
 
 
-def _all_processes() -> dict[int, str]:
-    found = {}
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                found[int(pid)] = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-    return found
+DRIVER = (socket.gethostname(), os.getpid())
+Snapshot = tuple[dict[tuple[str, int], tuple[str, float]], dict[str, tuple[int, int]]]
 
 
-def cpu_profile(runtime: ArvoRuntime, count: int, offset: int) -> dict[str, Any]:
+def snapshot(probes: list[Any]) -> Snapshot:
+    """CPU seconds of every Ray process, redis-server and this driver of the cluster, keyed by
+    (host, pid), and each machine's (all, idle) ticks. Nodes that share a machine (the local
+    cluster) report the same processes, counted once."""
+    processes: dict[tuple[str, int], tuple[str, float]] = {}
+    machines: dict[str, tuple[int, int]] = {}
+    for host, found, ticks in ray.get([probe.read.remote(DRIVER) for probe in probes]):
+        processes.update({(host, pid): item for pid, item in found.items()})
+        machines[host] = ticks
+    return processes, machines
+
+
+def cpu_profile(runtime: ArvoRuntime, count: int, offset: int, probes: list[Any]) -> dict[str, Any]:
     """CPU seconds of every Ray process (and redis-server) over one run, by role and by actor."""
-    processes = {**ray_processes(), **_redis_pids()}
     before = runtime.stats()
-    start = cpu_seconds(list(processes))
-    ticks, idle = machine_ticks()
+    start, machines = snapshot(probes)
     hops, elapsed = run_workflows(runtime, count, offset)
-    processes = {**processes, **ray_processes(), **_redis_pids()}  # new task workers too
-    end = cpu_seconds(list(processes))
-    ticks_after, idle_after = machine_ticks()
-    busy = 1 - (idle_after - idle) / max(1, ticks_after - ticks)
+    end, machines_after = snapshot(probes)  # new task workers too
+    ticks = sum(machines_after[h][0] - machines[h][0] for h in machines)
+    idle = sum(machines_after[h][1] - machines[h][1] for h in machines)
     after = runtime.stats()
     calls = {key: after[key] - before[key] for key in _CALLS}
     by_role: dict[str, float] = defaultdict(float)
-    by_actor: dict[int, tuple[str, float]] = {}
-    for pid, used in end.items():
-        spent = used - start.get(pid, 0.0)
-        name = "redis-server" if "redis-server" in processes[pid] else role(pid, processes[pid])
+    by_actor: dict[tuple[str, int], tuple[str, float]] = {}
+    for key, (line, used) in end.items():
+        spent = used - start.get(key, (line, 0.0))[1]
+        if key == DRIVER:
+            name = "driver"
+        elif "redis-server" in line:
+            name = "redis-server"
+        else:
+            name = role(-1, line)
         by_role[name] += spent
         if name in ACTORS:
-            by_actor[pid] = (name, spent)
+            by_actor[key] = (name, spent)
     return {
         "hops": hops,
         "seconds": elapsed,
         "roles": dict(by_role),
         "actors": by_actor,
         "calls": calls,
-        "machine_busy": busy,
+        "machine_busy": 1 - idle / max(1, ticks),
+        "machines": len(machines),
     }
 
 
@@ -131,8 +196,8 @@ def print_profile(label: str, profile: dict[str, Any]) -> float:
     busiest_ms = 1000 * busiest / hops
     print(
         f"\n{label}: {hops:,} hops in {profile['seconds']:.1f} s = {hops / profile['seconds']:,.0f}"
-        f" hops/s; total {sum(per_hop.values()):.3f} CPU-ms/hop; the machine's CPUs "
-        f"{profile['machine_busy']:.0%} busy"
+        f" hops/s; total {sum(per_hop.values()):.3f} CPU-ms/hop; the CPUs of "
+        f"{profile['machines']} machine(s) {profile['machine_busy']:.0%} busy"
     )
     for name, ms in sorted(per_hop.items(), key=lambda item: -item[1]):
         count = sum(1 for actor, _ in profile["actors"].values() if actor == name)
@@ -153,6 +218,9 @@ def print_profile(label: str, profile: dict[str, Any]) -> float:
 
 def cluster_part(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="arvo-scale-"))
+    if args.address:
+        on_cluster(args, folder, args.address, local=False)
+        return
     env = {
         **os.environ,
         "ARVO_CLUSTER_PORT": str(random.randint(20000, 40000)),
@@ -164,30 +232,46 @@ def cluster_part(args: argparse.Namespace) -> None:
         ["bash", str(script), "start"], env=env, capture_output=True, text=True, check=True
     ).stdout.split()[-1]
     try:
-        ray.init(address=address, namespace="arvo-bench", log_to_driver=False)
+        on_cluster(args, folder, address, local=True)
+    finally:
+        subprocess.run(["bash", str(script), "stop"], env=env, check=False)
+
+
+def on_cluster(args: argparse.Namespace, folder: Path, address: str, *, local: bool) -> None:
+    """The default-memory run and the k sweep on the cluster at ``address``: the local one
+    (hosts pinned to its two worker nodes) or a real one (hosts where the runtime puts them,
+    next to their broker shard; handler values kept in each handler's own copy, as no file
+    is shared between machines)."""
+    ray.init(address=address, namespace="arvo-bench", log_to_driver=False)
+    try:
         nodes = [n for n in ray.nodes() if n["Alive"]]  # type: ignore[no-untyped-call]
+        cpus = [int(n["Resources"].get("CPU", 0)) for n in nodes]
         print(
-            f"Ray {ray.__version__}: {len(nodes)} nodes (head with no CPU, 2 workers of 1 CPU), "
-            f"{args.workflows:,} increment orchestrations per run; hosts on the worker nodes"
+            f"Ray {ray.__version__}: {len(nodes)} nodes with {cpus} CPUs, {args.workflows:,} "
+            "increment orchestrations per run; "
+            + ("hosts on the 2 worker nodes" if local else "hosts next to their broker shard")
         )
+        probes = node_probes()
+        placement = Sharded(num_hosts=2, host_options=WORKERS if local else ())
 
         def profiled(label: str, **options: Any) -> float:
-            runtime = domain_runtime(
-                folder, label, placement=Sharded(num_hosts=2, host_options=WORKERS), **options
-            )
+            runtime = domain_runtime(folder, label, placement=placement, files=local, **options)
             try:
                 run_workflows(runtime, 200, 10_000)  # warm-up
-                profile = cpu_profile(runtime, args.workflows, 0)
+                profile = cpu_profile(runtime, args.workflows, 0, probes)
             finally:
                 runtime.shutdown()
             return print_profile(label, profile)
 
         profiled("default memory (SQLite memory actor on the head node), k = 1", brokers=1)
+        if not local and args.redis_url is None:
+            print("\nno --redis-url: the k sweep needs a Redis every node reaches")
+            return
         ceilings: dict[int, float] = {}
-        with redis_server(None) as url:
+        with redis_server(args.redis_url) as url:
             assert url is not None, "the k sweep needs redis-server"
             for k in args.brokers:
-                memory = RedisMachineMemory(url, prefix=f"scale-k{k}")
+                memory = RedisMachineMemory(url, prefix=f"scale-k{k}-{uuid.uuid4().hex[:6]}")
                 ceilings[k] = profiled(f"Redis memory, k = {k}", brokers=k, memory=memory)
         first = min(ceilings)
         for k, ceiling in ceilings.items():
@@ -199,7 +283,6 @@ def cluster_part(args: argparse.Namespace) -> None:
                 )
     finally:
         ray.shutdown()
-        subprocess.run(["bash", str(script), "stop"], env=env, check=False)
 
 
 def one_node_part(args: argparse.Namespace) -> None:
@@ -212,7 +295,7 @@ def one_node_part(args: argparse.Namespace) -> None:
     )
     try:
         run_workflows(runtime, 200, 10_000)
-        print_profile("one node", cpu_profile(runtime, args.workflows, 0))
+        print_profile("one node", cpu_profile(runtime, args.workflows, 0, node_probes()))
         arvo_rates, base_rates = [], []
         for repeat in range(args.repeat):
             base_rates.append(baseline(args.workflows, repeat))
@@ -236,6 +319,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--one-node", action="store_true", help="only the one-node part")
     parser.add_argument("--cluster", action="store_true", help="only the cluster part")
+    parser.add_argument(
+        "--address", help="run the cluster part on this running cluster (ray.init address)"
+    )
+    parser.add_argument(
+        "--redis-url", help="a Redis every node reaches, for the k sweep on --address"
+    )
     args = parser.parse_args()
     if args.one_node:
         one_node_part(args)
