@@ -34,7 +34,7 @@ import logging
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import ray
@@ -55,6 +55,7 @@ from arvo_ray.runtime._chain import ChainRun, Delivery, Remembered, event_identi
 from arvo_ray.runtime._collector import settle_collector
 from arvo_ray.runtime._config import BrokerConfig, Sharded
 from arvo_ray.runtime._handlers import HandlerCalls
+from arvo_ray.runtime._handoffs import Handoff, ShardHandoffs, ShardPart, as_completed_parts
 from arvo_ray.runtime._outcome import StepOutcome
 from arvo_ray.runtime._placement import InstancePlacement, ShardedPlacement
 from arvo_ray.runtime._recovery import sweep_outboxes
@@ -122,12 +123,6 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, ray.exceptions.RayError)
 
 
-ShardPart = tuple[bool, tuple[DeadLetter, ...], RunResult, list[ArvoEvent], bool]
-"""What a shard returns for an event of its chains another shard handed it: (handed on,
-dead letters, the part of the run it routed, stored answers it found, whether a handler's
-retry in it was deferred)."""
-
-
 class BrokerActor:
     """Async Ray actor that routes events and drives chains to their end.
 
@@ -187,7 +182,8 @@ class BrokerActor:
         self.waiters = AnswerWaiters()
         self.sinks = SinkRouting(config.sinks)
         self._shards: dict[int, Any] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.handoffs = ShardHandoffs(self._peer, config.max_batch, self._background)
         # Async actors construct inside their event loop: start maintenance (and a recovery
         # sweep, which matters after a restart) right away.
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain())
@@ -335,6 +331,14 @@ class BrokerActor:
         letters: list[DeadLetter] = []
         handed_on = await self._route(event, run, letters=letters, attempt=attempt)
         return handed_on, tuple(letters), run.result, run.answers, run.deferred
+
+    async def deliver_batch(
+        self, handoffs: list[Handoff]
+    ) -> AsyncIterator[tuple[int, ShardPart | Exception]]:
+        """:meth:`deliver` for the events another shard handed over in one call; yields
+        ``(index, part)`` as each delivery ends, so a long chain holds up none of the others."""
+        async for item in as_completed_parts(self.deliver, handoffs, self._background):
+            yield item
 
     @staticmethod
     def _cut(result: RunResult) -> bool:
@@ -619,9 +623,7 @@ class BrokerActor:
         """
         self.counters["handed_to_shards"] += 1
         try:
-            part: ShardPart = await self._peer(owner).deliver.remote(
-                event, run.result.trace is not None, attempt
-            )
+            part = await self.handoffs.hand(owner, (event, run.result.trace is not None, attempt))
         except Exception as error:
             letters.append(self._dead_letter(DeadLetter(error, event)))
             return False
@@ -744,6 +746,7 @@ class BrokerActor:
             "metrics": self.metrics_total,
             **self.counters,
             "handler_batches": self.handler_calls.batches,
+            "shard_calls": self.handoffs.calls,
             "async_handler_calls": sum(e["calls"] for e in executors),
             "async_handler_calls_peak": max((e["peak_waiting"] for e in executors), default=0),
             "dead_letters": len(self.dead_letters),
