@@ -618,8 +618,9 @@ class BrokerActor:
     ) -> bool:
         """Deliver ``event`` through the shard that owns its chain; show what it routed.
 
-        A shard that dies is restarted and the call retried by Ray; a failure that outlasts
-        that leaves the event in its producer's outbox for the recovery sweep.
+        Hand-offs issued together share one call (:class:`ShardHandoffs`). A shard that dies
+        is restarted, and what it had not answered is sent again, retried by Ray; a failure
+        that outlasts that leaves the event in its producer's outbox for the recovery sweep.
         """
         self.counters["handed_to_shards"] += 1
         try:

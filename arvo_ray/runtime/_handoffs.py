@@ -1,11 +1,11 @@
 """Events one broker shard hands to another, batched: one actor call carries many.
 
 A child workflow's chain runs on the child's shard and its completion goes back to the
-parent's, so nested workflows cross between shards on most steps. An actor call costs about a
-millisecond of CPU on the two shards together, whatever it carries: with one call per hand-off,
-the hand-offs cost a nested workload more broker CPU than its routing. Hand-offs to the same
-shard issued in one turn of the event loop now leave together, and each result streams back
-as soon as its chain is done, so a long chain holds up none of the others.
+parent's, so most nested workflows cross between shards twice, and a timer's reply goes from
+the shard that fires timers to the one that owns its chain. An actor call costs the two shards
+CPU whatever it carries, so hand-offs to the same shard issued in one turn of the event loop
+leave together, and each result streams back as soon as its chain is done: a long chain holds
+up none of the others.
 
 When the stream breaks (the shard died and Ray did not carry the call over to its next
 incarnation), the hand-offs that gave no result are sent again one call each, as before the
