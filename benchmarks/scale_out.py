@@ -2,10 +2,12 @@
 
     python benchmarks/scale_out.py                     # cluster: k = 1, 2, 4; then one node
     python benchmarks/scale_out.py --workflows 600 --brokers 1 2    # smaller
+    python benchmarks/scale_out.py --cluster --workload nested    # children on other shards
     python benchmarks/scale_out.py --cluster --address auto --redis-url redis://...  # real nodes
 
 **Cluster.** Starts the local multi-node cluster of ``cluster/local_cluster.sh`` (a head and
-two 1-CPU worker nodes on this machine) and runs increment orchestrations (6 event hops each)
+two 1-CPU worker nodes on this machine) and runs increment orchestrations (6 event hops each;
+``--workload nested``: number-modifier ones, whose child's chain runs on its own shard)
 on the sharded placement with the host actors on the worker nodes: first with the default
 memory (a SQLite memory actor on the head node) and one broker, then with Redis (the memory
 for many nodes: no actor serves it) once per broker count k. For every Ray process (and the
@@ -38,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,12 @@ from procs import role  # benchmarks/procs.py
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray_runtime import baseline, init_events  # benchmarks/ray_runtime.py
 
-from arvo_ray.examples.number_domain import SQLiteKeyValueStore, build_number_domain
+from arvo_ray.core import ArvoEvent
+from arvo_ray.examples.number_domain import (
+    SQLiteKeyValueStore,
+    build_number_domain,
+    number_modifier_init,
+)
 from arvo_ray.memory import RedisMachineMemory
 from arvo_ray.runtime import ArvoRuntime, Sharded
 
@@ -79,13 +86,33 @@ def domain_runtime(folder: Path, name: str, *, files: bool = True, **options: An
     )
 
 
-def run_workflows(runtime: ArvoRuntime, count: int, offset: int) -> tuple[int, float]:
-    """(hops routed, seconds) of ``count`` increment orchestrations, all checked."""
+def _increments(count: int, offset: int) -> tuple[list[ArvoEvent], Callable[[int, Any], bool]]:
+    return init_events(count, offset), lambda _, data: bool(data.get("success"))
+
+
+def _nested(count: int, offset: int) -> tuple[list[ArvoEvent], Callable[[int, Any], bool]]:
+    def right(index: int, data: Any) -> bool:
+        value = offset + index
+        return bool(data.get("final") == (value + 3 if value % 2 else value - 3))
+
+    return [number_modifier_init(offset + i, modifier=3) for i in range(count)], right
+
+
+# What the runs start: increment orchestrations (a chain on one shard), or number-modifier
+# ones (a parent whose child's chain runs on the child's shard, often another).
+WORKLOADS = {"increment": _increments, "nested": _nested}
+
+
+def run_workflows(
+    runtime: ArvoRuntime, count: int, offset: int, workload: str = "increment"
+) -> tuple[int, float]:
+    """(hops routed, seconds) of ``count`` workflows of the ``workload``, all checked."""
+    events, right = WORKLOADS[workload](count, offset)
     before = runtime.stats()["events_routed"]
     started = time.perf_counter()
-    results = runtime.run_many(init_events(count, offset), progress=False, window=count)
+    results = runtime.run_many(events, progress=False, window=count)
     elapsed = time.perf_counter() - started
-    failed = [r for r in results if r.final is None or not r.final.data.get("success")]
+    failed = [r for i, r in enumerate(results) if r.final is None or not right(i, r.final.data)]
     assert not failed, f"{len(failed)} workflows failed, e.g. {failed[0].describe()}"
     return runtime.stats()["events_routed"] - before, elapsed
 
@@ -151,11 +178,13 @@ def snapshot(probes: list[Any]) -> Snapshot:
     return processes, machines
 
 
-def cpu_profile(runtime: ArvoRuntime, count: int, offset: int, probes: list[Any]) -> dict[str, Any]:
+def cpu_profile(
+    runtime: ArvoRuntime, count: int, offset: int, probes: list[Any], workload: str = "increment"
+) -> dict[str, Any]:
     """CPU seconds of every Ray process (and redis-server) over one run, by role and by actor."""
     before = runtime.stats()
     start, machines = snapshot(probes)
-    hops, elapsed = run_workflows(runtime, count, offset)
+    hops, elapsed = run_workflows(runtime, count, offset, workload)
     end, machines_after = snapshot(probes)  # new task workers too
     ticks = sum(machines_after[h][0] - machines[h][0] for h in machines)
     idle = sum(machines_after[h][1] - machines[h][1] for h in machines)
@@ -186,7 +215,14 @@ def cpu_profile(runtime: ArvoRuntime, count: int, offset: int, probes: list[Any]
 
 
 # Events and the calls that carried them: how full the batches were.
-_CALLS = ("workflow_events", "host_batches", "handler_events", "handler_batches")
+_CALLS = (
+    "workflow_events",
+    "host_batches",
+    "handler_events",
+    "handler_batches",
+    "handed_to_shards",
+    "shard_calls",
+)
 
 
 def print_profile(label: str, profile: dict[str, Any]) -> float:
@@ -207,7 +243,8 @@ def print_profile(label: str, profile: dict[str, Any]) -> float:
     print(
         f"  events per call: {calls['workflow_events'] / max(1, calls['host_batches']):.1f} per "
         f"host call, {calls['handler_events'] / max(1, calls['handler_batches']):.1f} per handler "
-        "batch"
+        f"batch; {calls['handed_to_shards']:,} handed between shards in "
+        f"{calls['shard_calls']:,} calls"
     )
     print(
         f"  busiest single actor: {busiest_name}, {busiest_ms:.3f} CPU-ms/hop -> structural "
@@ -248,7 +285,7 @@ def on_cluster(args: argparse.Namespace, folder: Path, address: str, *, local: b
         cpus = [int(n["Resources"].get("CPU", 0)) for n in nodes]
         print(
             f"Ray {ray.__version__}: {len(nodes)} nodes with {cpus} CPUs, {args.workflows:,} "
-            "increment orchestrations per run; "
+            f"{args.workload} workflows per run; "
             + ("hosts on the 2 worker nodes" if local else "hosts next to their broker shard")
         )
         probes = node_probes()
@@ -257,8 +294,8 @@ def on_cluster(args: argparse.Namespace, folder: Path, address: str, *, local: b
         def profiled(label: str, **options: Any) -> float:
             runtime = domain_runtime(folder, label, placement=placement, files=local, **options)
             try:
-                run_workflows(runtime, 200, 10_000)  # warm-up
-                profile = cpu_profile(runtime, args.workflows, 0, probes)
+                run_workflows(runtime, 200, 10_000, args.workload)  # warm-up
+                profile = cpu_profile(runtime, args.workflows, 0, probes, args.workload)
             finally:
                 runtime.shutdown()
             return print_profile(label, profile)
@@ -315,6 +352,13 @@ def one_node_part(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workflows", type=int, default=3000)
+    parser.add_argument(
+        "--workload",
+        choices=sorted(WORKLOADS),
+        default="increment",
+        help="the cluster part's workflows: increment orchestrations, or nested ones whose "
+        "children cross between shards (the one-node part always runs increments)",
+    )
     parser.add_argument("--brokers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--one-node", action="store_true", help="only the one-node part")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from arvo_ray._results import RunResult
+from arvo_ray import RunResult
 from arvo_ray.core import ArvoEvent, create_arvo_event
 from arvo_ray.runtime._handoffs import Handoff, ShardHandoffs, ShardPart, as_completed_parts
 
