@@ -109,6 +109,10 @@ COUNTERS = (
 )
 
 
+def _transient_failure(outcome: StepOutcome) -> bool:
+    return outcome.error is not None and _transient(outcome.error)
+
+
 def _transient(error: BaseException) -> bool:
     """Failures a retry can heal: memory transactions, dead or restarting processes.
 
@@ -168,7 +172,9 @@ class BrokerActor:
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.acks = PendingAcks()
         # A service's one answer to a workflow takes the acknowledgement of the request with it:
-        # answer id → request id, and the requests whose acknowledgement was written that way.
+        # answer id → request id. And the events whose acknowledgement is taken care of before
+        # their delivery ends: written with that answer's step, or queued as soon as the
+        # workflow step that consumed them committed (see _deliver).
         self.along: dict[str, str] = {}
         self.acked_along: set[str] = set()
         # Keyed by event_identity: deliveries under way, and handed-on outbox events (with the
@@ -518,6 +524,12 @@ class BrokerActor:
             along, producer = None, event.subject
             if outcome.error is not None and not _transient(outcome.error):
                 self.waiters.stalled(event.subject)  # its record says so now
+            if requester is not None and self.config.outbox and not _transient_failure(outcome):
+                # Handed on once consumed, whatever its consequences do: queue the
+                # acknowledgement now, so the requester's next step (which a child's answer may
+                # bring before this delivery ends) writes it instead of a write of its own.
+                self.acks.add(requester, event.id)
+                self.acked_along.add(event.id)
         else:
             sink = self.sinks.for_topic(to)
             handed_on = True if sink is None else await self._sink(sink, event, letters)

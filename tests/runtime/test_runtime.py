@@ -399,6 +399,36 @@ def test_the_outbox_keeps_emitted_events_until_handed_on(runtime: ArvoRuntime) -
         assert record is not None
 
 
+def test_a_parent_writes_the_acknowledgement_of_its_childs_init_with_its_next_step(
+    ray_session: None, tmp_path: Path
+) -> None:
+    """A child consumes its init long before the parent's next step (which consumes the
+    child's answer): that step writes the init's acknowledgement, so only the children, whose
+    answer is handed on after their last step, need an acknowledgement write of their own."""
+    import time
+
+    domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
+    with ArvoRuntime(
+        handlers=domain.handlers,
+        workflows=domain.workflows,
+        placement=Sharded(num_hosts=1),
+        namespace="arvo-tests",
+        sqlite_path=tmp_path / "memory.sqlite3",
+    ) as runtime:
+        events = [modifier_init(i) for i in range(20)]
+        results = runtime.run_many(events, progress=False, timeout=300)
+        assert all(r.final is not None and r.final.type.endswith(".done") for r in results)
+        deadline = time.monotonic() + 60
+        while runtime.stats()["acks_flushed"] < len(events) or any(
+            (runtime.record(e.subject) or {}).get("outbox") for e in events
+        ):
+            assert time.monotonic() < deadline, runtime.stats()["acks_flushed"]
+            time.sleep(0.5)
+        time.sleep(3.0)  # past ack_delay: any write still due has happened
+        # One per child; one per parent too if the parents' steps did not carry theirs.
+        assert runtime.stats()["acks_flushed"] < 2 * len(events)
+
+
 def test_without_an_outbox_workflows_still_run_and_records_carry_none(
     ray_session: None, tmp_path: Path
 ) -> None:
