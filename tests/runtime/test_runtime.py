@@ -399,6 +399,23 @@ def test_the_outbox_keeps_emitted_events_until_handed_on(runtime: ArvoRuntime) -
         assert record is not None
 
 
+def _outbox(record: dict[str, Any] | None) -> list[Any]:
+    return list((record or {}).get("outbox") or [])
+
+
+def _number_runtime(tmp_path: Path, **options: Any) -> ArvoRuntime:
+    """The number domain on a runtime of its own: one broker, one host, files in ``tmp_path``."""
+    domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
+    return ArvoRuntime(
+        handlers=domain.handlers,
+        workflows=domain.workflows,
+        placement=Sharded(num_hosts=1),
+        namespace="arvo-tests",
+        sqlite_path=tmp_path / "memory.sqlite3",
+        **options,
+    )
+
+
 def test_a_parent_writes_the_acknowledgement_of_its_childs_init_with_its_next_step(
     ray_session: None, tmp_path: Path
 ) -> None:
@@ -407,20 +424,13 @@ def test_a_parent_writes_the_acknowledgement_of_its_childs_init_with_its_next_st
     answer is handed on after their last step, need an acknowledgement write of their own."""
     import time
 
-    domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
-    with ArvoRuntime(
-        handlers=domain.handlers,
-        workflows=domain.workflows,
-        placement=Sharded(num_hosts=1),
-        namespace="arvo-tests",
-        sqlite_path=tmp_path / "memory.sqlite3",
-    ) as runtime:
+    with _number_runtime(tmp_path) as runtime:
         events = [modifier_init(i) for i in range(20)]
         results = runtime.run_many(events, progress=False, timeout=300)
         assert all(r.final is not None and r.final.type.endswith(".done") for r in results)
         deadline = time.monotonic() + 60
         while runtime.stats()["acks_flushed"] < len(events) or any(
-            (runtime.record(e.subject) or {}).get("outbox") for e in events
+            _outbox(runtime.record(e.subject)) for e in events
         ):
             assert time.monotonic() < deadline, runtime.stats()["acks_flushed"]
             time.sleep(0.5)
@@ -433,15 +443,7 @@ def test_without_an_outbox_workflows_still_run_and_records_carry_none(
     ray_session: None, tmp_path: Path
 ) -> None:
     """outbox=False (for measuring its cost) runs the same workflows and stores no outbox."""
-    domain = build_number_domain(store=SQLiteKeyValueStore(str(tmp_path / "values.sqlite3")))
-    with ArvoRuntime(
-        handlers=domain.handlers,
-        workflows=domain.workflows,
-        placement=Sharded(num_hosts=1),
-        namespace="arvo-tests",
-        sqlite_path=tmp_path / "memory.sqlite3",
-        outbox=False,
-    ) as runtime:
+    with _number_runtime(tmp_path, outbox=False) as runtime:
         init = modifier_init(9)
         result = runtime.run(init, timeout=120)
         assert result.final is not None and result.final.data["final"] == 5
