@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
-__all__ = ["PeakSampler", "cpu_seconds", "ray_processes", "ray_processes_rss", "role"]
+__all__ = [
+    "PeakSampler",
+    "cpu_seconds",
+    "machine_ticks",
+    "processes",
+    "ray_processes",
+    "ray_processes_rss",
+    "role",
+]
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -19,8 +28,8 @@ def _cmdline(pid: str) -> str:
         return handle.read().replace(b"\0", b" ").decode(errors="replace")
 
 
-def ray_processes() -> dict[int, str]:
-    """pid → command line of every Ray process of this machine, and of this driver."""
+def processes(keep: Callable[[int, str], bool]) -> dict[int, str]:
+    """pid → command line of the processes of this machine that ``keep(pid, cmdline)``."""
     found: dict[int, str] = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -29,9 +38,14 @@ def ray_processes() -> dict[int, str]:
             cmdline = _cmdline(pid)
         except OSError:
             continue
-        if "ray" in cmdline or int(pid) == os.getpid():
+        if keep(int(pid), cmdline):
             found[int(pid)] = cmdline
     return found
+
+
+def ray_processes() -> dict[int, str]:
+    """pid → command line of every Ray process of this machine, and of this driver."""
+    return processes(lambda pid, cmdline: "ray" in cmdline or pid == os.getpid())
 
 
 def machine_ticks() -> tuple[int, int]:

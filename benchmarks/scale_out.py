@@ -47,9 +47,9 @@ from typing import Any
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
+import procs  # benchmarks/procs.py
 import ray
 from memory import redis_server  # benchmarks/memory.py
-from procs import role  # benchmarks/procs.py
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray_runtime import baseline, init_events  # benchmarks/ray_runtime.py
 
@@ -121,39 +121,24 @@ def node_probes() -> list[Any]:
     """One actor on every alive node that reads there every Ray process's, redis-server's and
     this driver's CPU seconds and the machine's clock ticks (``/proc``): a remote node's
     processes are seen only on it. An actor of its own, so it never shares a process with a
-    handler task; its class is defined in here so Ray ships its code (the benchmarks are not
-    installed on the nodes)."""
+    handler task; its class is defined in here, and ``procs`` is registered, so Ray ships their
+    code (the benchmarks are not installed on the nodes)."""
 
     class NodeProbe:
         def read(
             self, driver: tuple[str, int]
         ) -> tuple[str, dict[int, tuple[str, float]], tuple[int, int]]:
-            import os
-            import socket
+            host = socket.gethostname()
+            found = procs.processes(
+                lambda pid, line: (
+                    not line.startswith("ray::NodeProbe")
+                    and ("ray" in line or "redis-server" in line or (host, pid) == driver)
+                )
+            )
+            used = procs.cpu_seconds(list(found))
+            return host, {pid: (found[pid], used[pid]) for pid in used}, procs.machine_ticks()
 
-            ticks, host = os.sysconf("SC_CLK_TCK"), socket.gethostname()
-            found: dict[int, tuple[str, float]] = {}
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                        line = handle.read().replace(b"\0", b" ").decode(errors="replace")
-                    if line.startswith("ray::NodeProbe"):
-                        continue
-                    if (
-                        "ray" not in line
-                        and "redis-server" not in line
-                        and (host, int(pid)) != driver
-                    ):
-                        continue
-                    with open(f"/proc/{pid}/stat") as handle:
-                        fields = handle.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                found[int(pid)] = (line, (int(fields[11]) + int(fields[12])) / ticks)
-            with open("/proc/stat") as handle:
-                cpu = [int(field) for field in handle.readline().split()[1:]]
-            return host, found, (sum(cpu), cpu[3] + cpu[4])
-
+    ray.cloudpickle.register_pickle_by_value(procs)  # shipped with the probe's code
     actor = ray.remote(num_cpus=0)(NodeProbe)
     nodes = [n["NodeID"] for n in ray.nodes() if n["Alive"]]  # type: ignore[no-untyped-call]
     return [
@@ -199,7 +184,7 @@ def cpu_profile(
         elif "redis-server" in line:
             name = "redis-server"
         else:
-            name = role(-1, line)
+            name = procs.role(-1, line)
         by_role[name] += spent
         if name in ACTORS:
             by_actor[key] = (name, spent)
