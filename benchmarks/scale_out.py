@@ -355,6 +355,10 @@ def main() -> None:
         "--redis-url", help="a Redis every node reaches, for the k sweep on --address"
     )
     args = parser.parse_args()
+    if args.address and args.workload == "nested":
+        # Nested workflows keep values under their own subjects, which a handler on another
+        # machine must read back: on --address the handlers' values are not shared.
+        parser.error("--workload nested needs a value store every node shares: not on --address")
     if args.one_node:
         one_node_part(args)
         return
